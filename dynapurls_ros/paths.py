@@ -1,0 +1,54 @@
+"""Where the package finds data, caches and its installed share files.
+
+Every location can be overridden by an environment variable, because the same code
+runs from a source checkout, a ``pip install`` on a GPU box and a colcon install on a
+robot.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_ROOT = PACKAGE_DIR.parent
+
+
+def data_root() -> Path:
+    """Root of the skeleton datasets: ``$DYNAPURLS_DATA``, else ``../shared/data``."""
+    env = os.environ.get("DYNAPURLS_DATA")
+    if env:
+        return Path(env).expanduser()
+    return SOURCE_ROOT.parent / "shared" / "data"
+
+
+def cache_dir() -> Path:
+    """Writable cache (text features, ...): ``$DYNAPURLS_CACHE``, else the user cache."""
+    env = os.environ.get("DYNAPURLS_CACHE")
+    if env:
+        path = Path(env).expanduser()
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(base) / "dynapurls_ros"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def share_dir() -> Path:
+    """Directory holding ``config/`` and ``launch/``.
+
+    A source checkout keeps them next to the package; a colcon install keeps them in
+    ``share/dynapurls_ros`` of the ament prefix.
+    """
+    if (SOURCE_ROOT / "config").is_dir():
+        return SOURCE_ROOT
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("dynapurls_ros"))
+    except (ImportError, LookupError, KeyError, ValueError):
+        return SOURCE_ROOT
+
+
+def config_dir() -> Path:
+    return share_dir() / "config"
