@@ -8,6 +8,7 @@ robot.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -38,10 +39,13 @@ def share_dir() -> Path:
     """Directory holding ``config/`` and ``launch/``.
 
     A source checkout keeps them next to the package; a colcon install keeps them in
-    ``share/dynapurls_ros`` of the ament prefix.
+    ``share/dynapurls_ros`` of the ament prefix (or of the venv, after ``pip install``).
     """
     if (SOURCE_ROOT / "config").is_dir():
         return SOURCE_ROOT
+    installed = Path(sys.prefix) / "share" / "dynapurls_ros"
+    if (installed / "config").is_dir():
+        return installed
     try:
         from ament_index_python.packages import get_package_share_directory
 

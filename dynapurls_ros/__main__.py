@@ -1,0 +1,5 @@
+"""`python -m dynapurls_ros` is the `dynapurls` command."""
+
+from dynapurls_ros.cli import main
+
+main()

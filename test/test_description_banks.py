@@ -1,0 +1,172 @@
+"""Checks on the shipped description banks in ``config/descriptions/``.
+
+The text encoder turns every slot into a prototype, so a bank with an empty slot, a
+slot shared by two labels, or two labels answering to one name would silently
+blur or misroute classes at recognition time. These tests read the YAML files
+directly (``yaml.safe_load``) so the banks are validated independently of the
+loader; the generic checks run on every bank in the folder, the label-set checks
+only on the banks whose class lists are fixed by a dataset.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+BANK_DIR = Path(__file__).resolve().parents[1] / "config" / "descriptions"
+FORMAT = "dynapurls-descriptions/1"
+SLOTS = ("head", "hands", "torso", "legs", "start", "middle", "end", "global")
+MIN_WORDS, MAX_WORDS = 6, 20
+
+NW_UCLA_LABELS = {
+    "pick up with one hand",
+    "pick up with two hands",
+    "drop trash",
+    "walk around",
+    "sit down",
+    "stand up",
+    "donning",
+    "doffing",
+    "throw",
+    "carry",
+}
+GTU3D_LABELS = {
+    "opening and closing the arms",
+    "right handed shaking",
+    "right and left waist stretch",
+    "walking",
+    "bend the leg (one side)",
+    "bend the leg (other side)",
+    "left handed shaking",
+    "one right-left step",
+    "crouching",
+    "standing on the sandal",
+    "sit and applause",
+    "lower back (stretch)",
+    "right and left 8-step motion",
+    "neck relaxation",
+}
+EVERYDAY_MIN = 60
+EVERYDAY_REQUIRED = {"wave", "point", "fall down", "sit down", "clap", "bow", "drink"}
+
+BANKS = sorted(BANK_DIR.glob("*.yaml"))
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """Parse one bank with the safe loader and check the top-level shape."""
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    assert isinstance(data, dict), f"{path}: top level must be a mapping"
+    assert isinstance(data.get("actions"), dict) and data["actions"], (
+        f"{path}: 'actions' must be a non-empty mapping"
+    )
+    return data
+
+
+def _norm(text: str) -> str:
+    """Fold case, spacing and final punctuation, the way a user's query might differ."""
+    return re.sub(r"\s+", " ", text.casefold()).strip().rstrip(".")
+
+
+def _slot_texts(path: Path) -> dict[str, dict[str, str]]:
+    """Map label -> slot -> text; assumes the slot check passed."""
+    return {
+        label: {slot: entry[slot] for slot in SLOTS}
+        for label, entry in _load(path)["actions"].items()
+    }
+
+
+def test_own_banks_present() -> None:
+    names = {path.name for path in BANKS}
+    assert {"nw_ucla.yaml", "gtu3d.yaml", "everyday.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", BANKS, ids=lambda p: p.name)
+def test_header(path: Path) -> None:
+    data = _load(path)
+    assert data.get("format") == FORMAT, f"{path}: format must be {FORMAT!r}"
+    source = data.get("source")
+    assert isinstance(source, str) and source.strip(), f"{path}: 'source' must be a text"
+
+
+@pytest.mark.parametrize("path", BANKS, ids=lambda p: p.name)
+def test_every_label_has_eight_text_slots(path: Path) -> None:
+    allowed = {"synonyms", *SLOTS}
+    for label, entry in _load(path)["actions"].items():
+        # YAML 1.1 turns bare yes/no/on/off into booleans; a label must stay text.
+        assert isinstance(label, str) and label == label.strip() and label, (
+            f"{path}: bad label {label!r}"
+        )
+        assert isinstance(entry, dict), f"{path}: {label!r} must map slots to text"
+        missing = [slot for slot in SLOTS if slot not in entry]
+        unknown = sorted(set(entry) - allowed)
+        assert not missing and not unknown, f"{path}: {label!r} missing {missing}, unknown {unknown}"
+        for slot in SLOTS:
+            text = entry[slot]
+            assert isinstance(text, str) and text.strip(), f"{path}: {label!r}.{slot} is empty"
+        synonyms = entry.get("synonyms", [])
+        assert isinstance(synonyms, list), f"{path}: {label!r}.synonyms must be a list"
+        for synonym in synonyms:
+            assert isinstance(synonym, str) and synonym.strip(), (
+                f"{path}: {label!r} has a non-text synonym {synonym!r}"
+            )
+            assert synonym == synonym.lower(), f"{path}: synonym {synonym!r} must be lowercase"
+
+
+@pytest.mark.parametrize("path", BANKS, ids=lambda p: p.name)
+def test_slot_word_counts(path: Path) -> None:
+    too_short_or_long = [
+        f"{label}.{slot} ({len(text.split())} words)"
+        for label, slots in _slot_texts(path).items()
+        for slot, text in slots.items()
+        if not MIN_WORDS <= len(text.split()) <= MAX_WORDS
+    ]
+    assert not too_short_or_long, f"{path}: outside {MIN_WORDS}-{MAX_WORDS} words: " + ", ".join(
+        too_short_or_long
+    )
+
+
+@pytest.mark.parametrize("path", BANKS, ids=lambda p: p.name)
+def test_names_resolve_to_one_label(path: Path) -> None:
+    owner: dict[str, str] = {}
+    clashes = []
+    for label, entry in _load(path)["actions"].items():
+        for name in [label, *entry.get("synonyms", [])]:
+            key = _norm(name)
+            if key in owner:
+                clashes.append(f"{name!r} ({owner[key]!r} and {label!r})")
+            owner[key] = label
+    assert not clashes, f"{path}: names used twice: " + ", ".join(clashes)
+
+
+@pytest.mark.parametrize("path", BANKS, ids=lambda p: p.name)
+def test_no_slot_text_shared_between_labels(path: Path) -> None:
+    owner: dict[str, tuple[str, str]] = {}
+    shared = []
+    for label, slots in _slot_texts(path).items():
+        for slot, text in slots.items():
+            key = _norm(text)
+            first = owner.setdefault(key, (label, slot))
+            if first[0] != label:
+                shared.append(f"{label}.{slot} = {first[0]}.{first[1]}")
+    assert not shared, f"{path}: identical slot text: " + ", ".join(shared)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("nw_ucla.yaml", NW_UCLA_LABELS), ("gtu3d.yaml", GTU3D_LABELS)],
+)
+def test_dataset_banks_match_class_lists(name: str, expected: set[str]) -> None:
+    labels = set(_load(BANK_DIR / name)["actions"])
+    assert labels == expected, f"missing {expected - labels}, extra {labels - expected}"
+
+
+def test_everyday_bank_size_and_core_labels() -> None:
+    labels = set(_load(BANK_DIR / "everyday.yaml")["actions"])
+    assert len(labels) >= EVERYDAY_MIN
+    assert EVERYDAY_REQUIRED <= labels, f"missing {EVERYDAY_REQUIRED - labels}"
