@@ -57,6 +57,7 @@ $(STAMP_DEPS): $(REQUIREMENTS)
 # The messages, the Python package, launch and config files, installed into the venv
 # as an ament prefix (share/dynapurls_ros, lib/dynapurls_ros), as colcon would.
 $(STAMP_BUILD): $(STAMP_DEPS) $(PACKAGE_FILES)
+	mkdir -p build
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=$(CURDIR)/$(VENV) \
 		-DCMAKE_PREFIX_PATH="$(subst :,;,$(PREFIX_PATH))" \
 		-DPython3_EXECUTABLE=$(CURDIR)/$(BIN)/python -DBUILD_TESTING=OFF > $(BUILD_DIR).log 2>&1 \
