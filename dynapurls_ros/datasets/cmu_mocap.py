@@ -1,0 +1,69 @@
+"""CMU Graphics Lab motion capture as NTU-25 joints: ``cmu_mocap/index.csv`` + ``SS_TT.npy``.
+
+Each trial is a float16 ``(T, 25, 3)`` array, 30 fps, metres, y up with the floor at
+y = 0, facing direction not aligned across trials. The class of a trial is its free-text
+description (1056 distinct strings), so this is material for text-aligned pre-training
+rather than a classification benchmark. Long trials are kept whole; cutting them into
+windows belongs to training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .base import (
+    DataFileError,
+    SkeletonDataset,
+    SkeletonSample,
+    read_csv,
+    read_only,
+    resolve_root,
+)
+
+
+def load_cmu_mocap(
+    root: Path | str | None = None, *, subjects: Iterable[int] | None = None
+) -> SkeletonDataset:
+    """Trials listed in ``root/index.csv`` (default ``data_root()/cmu_mocap``).
+
+    ``subjects`` keeps only those CMU subjects (all 2129 trials take ~270 MB as float32).
+    Class names are the sorted distinct descriptions of the whole index, so label indices
+    do not depend on the subject selection.
+    """
+    directory = resolve_root(root, "cmu_mocap")
+    index_path = directory / "index.csv"
+    rows = read_csv(index_path, ("file", "subject", "description", "frames"))
+    class_names = sorted({row["description"] for _, row in rows})
+    label = {description: i for i, description in enumerate(class_names)}
+    wanted = None if subjects is None else set(subjects)
+    samples = []
+    for line, row in rows:
+        try:
+            subject, frames = int(row["subject"]), int(row["frames"])
+        except ValueError:
+            raise DataFileError(index_path, line, "subject and frames must be integers") from None
+        if wanted is not None and subject not in wanted:
+            continue
+        path = directory / row["file"]
+        try:
+            joints = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise DataFileError(index_path, line, f"cannot load {path}: {error}") from None
+        if joints.shape != (frames, 25, 3):
+            raise DataFileError(
+                index_path,
+                line,
+                f"{path.name} has shape {joints.shape}, index says {frames} frames",
+            )
+        samples.append(
+            SkeletonSample(
+                name=path.stem,
+                joints=read_only(joints.astype(np.float32)),
+                label=label[row["description"]],
+                subject=subject,
+            )
+        )
+    return SkeletonDataset("cmu_mocap", "ntu25", class_names, samples)
