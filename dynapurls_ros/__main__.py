@@ -2,4 +2,4 @@
 
 from dynapurls_ros.cli import main
 
-main()
+raise SystemExit(main())

@@ -54,7 +54,10 @@ class GZSLResult:
 
 
 def gzsl_accuracy(
-    scores: np.ndarray, labels: np.ndarray, seen_classes: Sequence[int], unseen_classes: Sequence[int]
+    scores: np.ndarray,
+    labels: np.ndarray,
+    seen_classes: Sequence[int],
+    unseen_classes: Sequence[int],
 ) -> GZSLResult:
     """Top-1 over all classes, averaged separately over seen- and unseen-class samples.
 
@@ -72,7 +75,9 @@ def gzsl_accuracy(
     return GZSLResult(seen, unseen, harmonic_mean(seen, unseen))
 
 
-def save_confusion_png(matrix: np.ndarray, class_names: Sequence[str], path: Path, title: str) -> None:
+def save_confusion_png(
+    matrix: np.ndarray, class_names: Sequence[str], path: Path, title: str
+) -> None:
     """Row-normalised confusion matrix as a PNG, with counts in the cells."""
     import matplotlib
 

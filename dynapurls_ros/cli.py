@@ -1,0 +1,172 @@
+"""`dynapurls` command: train, evaluate, describe, replay, demo.
+
+Datasets are named (``nw_ucla``, ``gtu3d``, ``ntu60``, ``ntu120``, ``pku_mmd``,
+``cmu_mocap``) and read from ``$DYNAPURLS_DATA``; users' own recordings are a folder of
+``.npy`` arrays (frames x joints x 3) with a CSV of ``file,label`` (``--npy-folder``,
+``--labels``, ``--layout``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+NPY_FOLDER = "npy_folder"
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        help="dataset name (repeat to combine); default nw_ucla, or npy_folder with --npy-folder",
+    )
+    parser.add_argument("--split", help="zero-shot split, e.g. 5/5, 8/2, ru12, random5-3")
+    parser.add_argument(
+        "--descriptions",
+        default="bank",
+        choices=("bank", "labels", "template", "reference"),
+        help="where class descriptions come from (default: this project's banks)",
+    )
+    parser.add_argument("--npy-folder", help="folder of .npy recordings (frames x joints x 3)")
+    parser.add_argument("--labels", default="labels.csv", help="CSV of file,label in --npy-folder")
+    parser.add_argument("--layout", default="ntu25", help="joint layout of the .npy recordings")
+    parser.add_argument(
+        "--vocabulary", nargs="+", help="labels to score --npy-folder clips against"
+    )
+
+
+def _datasets(args: argparse.Namespace) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    datasets = args.dataset or ([NPY_FOLDER] if args.npy_folder else ["nw_ucla"])
+    options: dict[str, dict[str, Any]] = {}
+    if NPY_FOLDER in datasets:
+        if not args.npy_folder:
+            raise SystemExit("dynapurls: --dataset npy_folder needs --npy-folder DIR")
+        options[NPY_FOLDER] = {
+            "root": args.npy_folder,
+            "labels": args.labels,
+            "layout": args.layout,
+        }
+        if args.vocabulary:
+            options[NPY_FOLDER]["class_names"] = list(args.vocabulary)
+    return datasets, options
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dynapurls_ros.training.train import TrainConfig, parse_fusion, train_to_file
+
+    datasets, options = _datasets(args)
+    config = TrainConfig(
+        datasets=datasets,
+        split=args.split,
+        descriptions=args.descriptions,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        window_length=args.window_length,
+        seed=args.seed,
+        fusion=parse_fusion(args.fusion),
+        text_encoder=args.text_encoder,
+        threads=args.threads,
+        dataset_options=options,
+    )
+    result = train_to_file(config, args.output)
+    last = result.history[-1]
+    print(
+        f"trained {len(result.info.seen_labels)} seen classes in {result.seconds:.0f} s "
+        f"(seed {config.seed}); final loss {last['loss']:.3f}, train acc "
+        f"{last['train_acc']:.1f}%; checkpoint {args.output}"
+    )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from dynapurls_ros.checkpoint import load_checkpoint
+    from dynapurls_ros.training.evaluate import evaluate, prepare
+
+    model, info = load_checkpoint(args.checkpoint)
+    datasets, options = _datasets(args)
+    setup = prepare(info, datasets, args.split, args.descriptions, options)
+    result = evaluate(model, info, setup, args.output_dir)
+    summary = {k: result[k] for k in ("num_clips", "top1", "top5")}
+    if "gzsl" in result:
+        summary["gzsl"] = result["gzsl"]
+    summary["per_class"] = result["per_class"]
+    print(json.dumps(summary, indent=2))
+    if args.output_dir:
+        print(f"wrote {args.output_dir}/metrics.json and confusion.png")
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> int:
+    from dynapurls_ros.text.generate import run_describe
+
+    return run_describe(args)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from dynapurls_ros.ros.replay import main as replay_main
+
+    return replay_main(args.replay_args) or 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from dynapurls_ros.demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dynapurls", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train on the seen classes of a dataset/split")
+    _add_data_arguments(train)
+    train.add_argument("--output", "-o", required=True, help="checkpoint file to write")
+    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--window-length", type=int, default=48)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--fusion", default="1,1,1", help="global,parts,phases weights")
+    train.add_argument(
+        "--text-encoder", default="minilm", help="minilm | sentence:PATH | clip:PATH"
+    )
+    train.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    train.set_defaults(run=_train)
+
+    evaluate = sub.add_parser("evaluate", help="zero-shot evaluation of a checkpoint")
+    _add_data_arguments(evaluate)
+    evaluate.add_argument("--checkpoint", help="checkpoint file (default: the shipped model)")
+    evaluate.add_argument("--output-dir", help="write metrics.json and confusion.png here")
+    evaluate.set_defaults(run=_evaluate)
+
+    from dynapurls_ros.text.generate import add_describe_arguments
+
+    describe = sub.add_parser("describe", help="write eight-slot descriptions for labels")
+    add_describe_arguments(describe)
+    describe.set_defaults(run=_describe)
+
+    replay = sub.add_parser("replay", help="publish skeleton sequences as a tracker would")
+    replay.add_argument("replay_args", nargs=argparse.REMAINDER, help="see `replay --help`")
+    replay.set_defaults(run=_replay)
+
+    demo = sub.add_parser("demo", help="recognizer + replayed stream, labels printed")
+    demo.add_argument("--count", type=int, default=8, help="sequences to replay")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"dynapurls {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

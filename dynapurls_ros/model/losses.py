@@ -1,0 +1,93 @@
+"""Per-slot contrastive losses with one learnable temperature per slot.
+
+Every slot (4 parts, 3 phases, global) gets a symmetric contrastive loss over the
+``(N, K, 8)`` similarity tensor that the model also uses at inference: sample -> class
+(cross-entropy over the K seen classes) and class -> sample (each class's text against
+the batch, with all samples of that class as positives). The slot losses are summed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SlotTemperature(nn.Module):
+    """One logit scale per slot, ``exp(log_scale)`` clamped to ``[1, max_scale]``.
+
+    Log-parametrised so that the scale stays positive and its steps are relative;
+    clamped (as in CLIP) so that a slot cannot sharpen without bound on seen classes.
+    The model owns it because the learned scales also weight the slots at inference.
+    """
+
+    def __init__(self, num_slots: int, init_scale: float = 1 / 0.07, max_scale: float = 100.0):
+        super().__init__()
+        if not 1.0 <= init_scale <= max_scale:
+            raise ValueError(f"need 1 <= init_scale ({init_scale}) <= max_scale ({max_scale})")
+        self.log_scale = nn.Parameter(torch.full((num_slots,), math.log(init_scale)))
+        self.max_log = math.log(max_scale)
+
+    def forward(self) -> torch.Tensor:
+        """``(num_slots,)`` positive logit scales (inverse temperatures)."""
+        return self.log_scale.clamp(0.0, self.max_log).exp()
+
+
+@dataclass
+class LossOutput:
+    """``total`` is what to backpropagate; ``per_slot`` (detached) is for logging."""
+
+    total: torch.Tensor
+    per_slot: torch.Tensor
+    aux: torch.Tensor | None = None
+
+
+def slot_contrastive_loss(
+    sims: torch.Tensor,
+    labels: torch.Tensor,
+    scales: torch.Tensor,
+    aux_logits: torch.Tensor | None = None,
+    aux_weight: float = 0.0,
+) -> LossOutput:
+    """Summed symmetric per-slot contrastive loss.
+
+    Args:
+        sims: ``(N, K, S)`` cosine similarities of each sample to each seen class, per
+            slot, computed with the candidate-query rule (as at inference).
+        labels: ``(N,)`` class indices into the K classes.
+        scales: ``(S,)`` logit scales from :class:`SlotTemperature`.
+        aux_logits: optional ``(N, K_aux)`` logits of an auxiliary classifier over the
+            same labels, added with ``aux_weight``.
+    """
+    if sims.dim() != 3:
+        raise ValueError(f"sims must be (N, K, S), got {tuple(sims.shape)}")
+    n, k, s = sims.shape
+    if labels.shape != (n,):
+        raise ValueError(f"labels must be ({n},), got {tuple(labels.shape)}")
+    if scales.shape != (s,):
+        raise ValueError(f"scales must be ({s},), got {tuple(scales.shape)}")
+    if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
+        raise ValueError(f"labels must lie in [0, {k}), got {labels.tolist()}")
+
+    logits = sims * scales.view(1, 1, s)
+    sample_to_text = F.cross_entropy(
+        logits, labels.unsqueeze(1).expand(n, s), reduction="none"
+    ).mean(dim=0)  # (S,)
+
+    positives = F.one_hot(labels, k).to(logits.dtype)  # (N, K)
+    counts = positives.sum(dim=0)  # (K,)
+    present = counts > 0
+    log_prob = logits.log_softmax(dim=0)  # over the batch samples, per class and slot
+    per_class = -(positives.unsqueeze(-1) * log_prob).sum(dim=0) / counts.clamp_min(1)[:, None]
+    text_to_sample = per_class[present].mean(dim=0)  # (S,)
+
+    per_slot = 0.5 * (sample_to_text + text_to_sample)
+    total = per_slot.sum()
+    aux = None
+    if aux_logits is not None:
+        aux = F.cross_entropy(aux_logits, labels)
+        total = total + aux_weight * aux
+    return LossOutput(total=total, per_slot=per_slot.detach(), aux=aux)

@@ -1,0 +1,388 @@
+"""The ``action_recognizer`` node: tracker skeletons in, action labels out.
+
+Thin by design: messages become canonical frames in ``inputs``, frames become windows in
+``buffers``, parameters are declared and checked in ``params``, counters live in
+``diagnostics`` and everything about the model is the ``Recognizer``'s. What remains here
+is the wiring and the threading:
+
+- the subscription and the inference timer run in separate callback groups of a
+  multi-threaded executor, so receiving never waits for a forward pass (the buffers are
+  shared behind a lock);
+- all persons' due windows go to the recognizer as one batch;
+- a new vocabulary is encoded on a worker thread and swapped in atomically when ready;
+  until then recognition carries on with the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from dynapurls_ros.msg import ActionLabel
+from dynapurls_ros.recognizer import Recognizer
+from dynapurls_ros.ros import params
+from dynapurls_ros.ros.buffers import NS_PER_S, PersonBuffers, Window
+from dynapurls_ros.ros.diagnostics import Stats, diagnostic_array, status_level, summary
+from dynapurls_ros.ros.inputs import Adapted, Drop, InputConfig, input_adapter
+from dynapurls_ros.text.resolve import DescriptionResolver
+
+NODE_NAME = "action_recognizer"
+ADAPTATION_PARAMS = (
+    "adaptation_enabled",
+    "adaptation_bank_size",
+    "adaptation_threshold",
+    "adaptation_lr",
+)
+UNUSABLE_WINDOW = "unusable_window"
+ADAPTER_ERROR = "adapter_error"
+
+
+class VocabularyWorker:
+    """Encodes vocabularies one at a time, off the executor threads.
+
+    Only the newest request matters: one superseded before or during its encoding is
+    discarded, so a burst of ``ros2 param set`` calls ends on the last value.
+    """
+
+    def __init__(
+        self,
+        encode: Callable[[list[str], str], Any],
+        on_ready: Callable[[list[str], str, Any], None],
+        on_error: Callable[[list[str], Exception], None],
+    ) -> None:
+        self._encode, self._on_ready, self._on_error = encode, on_ready, on_error
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vocabulary")
+        self._lock = threading.Lock()
+        self._generation = 0
+
+    def request(self, labels: list[str], descriptions_file: str) -> None:
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        self._pool.submit(self._run, generation, labels, descriptions_file)
+
+    def _current(self, generation: int) -> bool:
+        with self._lock:
+            return generation == self._generation
+
+    def _run(self, generation: int, labels: list[str], descriptions_file: str) -> None:
+        if not self._current(generation):
+            return
+        try:
+            vocabulary = self._encode(labels, descriptions_file)
+        except Exception as error:  # noqa: BLE001 - any failure keeps the old vocabulary
+            self._on_error(labels, error)
+            return
+        if self._current(generation):
+            self._on_ready(labels, descriptions_file, vocabulary)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _time_msg(stamp_ns: int, msg: Any) -> None:
+    msg.sec, msg.nanosec = divmod(stamp_ns, NS_PER_S)
+
+
+class ActionRecognizerNode(Node):
+    """Subscribes to a body tracker, publishes one ``ActionLabel`` per person per window."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        self._started = False
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.declare_parameters("", [(s.name, s.default, s.descriptor()) for s in params.SPECS])
+        self._settings = params.Settings.from_values(self._values())
+        settings = self._settings
+
+        self._recognizer = Recognizer.from_checkpoint(settings.checkpoint or None)
+        length = self._recognizer.window_length
+        if settings.window_length not in (0, length):
+            # The model scores windows of the length it was trained on only.
+            raise InvalidParameterValueException(
+                "window_length",
+                settings.window_length,
+                f"this checkpoint takes windows of {length} frames (or 0 for that)",
+            )
+        stride = settings.window_stride or max(1, length // 4)
+        rate = float(self._recognizer.frame_rate)
+        self._buffers = PersonBuffers(length, stride, rate, settings.person_timeout)
+        self._buffers_lock = threading.Lock()
+        self._adapter = input_adapter(settings.input_type)
+        self._stats = Stats()
+        self._vocabulary: list[str] = []  # the labels the recognizer is using now
+        self._problem: str | None = "encoding the first vocabulary"
+        self._apply_adaptation(settings)
+
+        self._labels = self.create_publisher(ActionLabel, settings.output_topic, 10)
+        latched = QoSProfile(
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+        self._vocabulary_pub = self.create_publisher(String, "~/vocabulary", latched)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.create_subscription(
+            self._adapter.message_type,
+            settings.input_topic,
+            self._on_message,
+            qos_profile_sensor_data,
+            callback_group=MutuallyExclusiveCallbackGroup(),
+        )
+        self.create_service(Trigger, "~/reset_adaptation", self._on_reset_adaptation)
+        period = float(np.clip(stride / rate / 2.0, 0.01, 0.1))
+        self.create_timer(period, self._infer, callback_group=MutuallyExclusiveCallbackGroup())
+        self._last_snapshot = self._stats.snapshot()
+        self.create_timer(settings.diagnostics_period, self._report)
+
+        self._worker = VocabularyWorker(
+            self._encode, self._vocabulary_ready, self._vocabulary_failed
+        )
+        self._worker.request(settings.vocabulary, settings.descriptions_file)
+        self._started = True
+        self.get_logger().info(
+            f"listening to {settings.input_topic} ({settings.input_type}), publishing "
+            f"{settings.output_topic}; window {length} frames at {rate:g} Hz, stride {stride}"
+        )
+
+    # --- parameters -------------------------------------------------------------------
+
+    def _values(self) -> dict[str, Any]:
+        return {
+            s.name: self.get_parameter(s.name).value
+            for s in params.SPECS
+            if self.has_parameter(s.name)
+        }
+
+    def _on_set_parameters(self, changes: list[Parameter]) -> SetParametersResult:
+        """Validate (also the values declared at start); apply live changes once running."""
+        values = {p.name: p.value for p in changes}
+        reason = params.check(values, self._values())
+        if reason:
+            return SetParametersResult(successful=False, reason=reason)
+        if self._started:
+            self._apply(values)
+        return SetParametersResult(successful=True)
+
+    def _apply(self, values: dict[str, Any]) -> None:
+        old = self._settings
+        self._settings = new = params.Settings.from_values({**asdict(old), **values})
+        if new.person_timeout != old.person_timeout:
+            with self._buffers_lock:
+                self._buffers.person_timeout = new.person_timeout
+        if any(getattr(new, name) != getattr(old, name) for name in ADAPTATION_PARAMS):
+            self._apply_adaptation(new)
+        if (new.vocabulary, new.descriptions_file) != (old.vocabulary, old.descriptions_file):
+            self.get_logger().info(f"encoding a new vocabulary of {len(new.vocabulary)} labels")
+            self._worker.request(new.vocabulary, new.descriptions_file)
+
+    @property
+    def _adapts(self) -> bool:
+        """Whether this recognizer refines its text features online."""
+        return hasattr(self._recognizer, "reset_adaptation")
+
+    def _apply_adaptation(self, settings: params.Settings) -> None:
+        if not self._adapts:
+            return
+        self._recognizer.adaptation = replace(
+            self._recognizer.adaptation,
+            enabled=settings.adaptation_enabled,
+            bank_size=settings.adaptation_bank_size,
+            threshold=settings.adaptation_threshold,
+            lr=settings.adaptation_lr,
+        )
+
+    # --- vocabulary (worker thread) ------------------------------------------------------
+
+    def _encode(self, labels: list[str], descriptions_file: str) -> Any:
+        resolver = (
+            DescriptionResolver(user_files=[descriptions_file]) if descriptions_file else None
+        )
+        return self._recognizer.encode_vocabulary(labels, resolver)
+
+    def _vocabulary_ready(self, labels: list[str], descriptions_file: str, encoded: Any) -> None:
+        self._recognizer.set_vocabulary(encoded)
+        if self._adapts:
+            self._recognizer.reset_adaptation()
+        self._vocabulary = labels
+        self._problem = None
+        message = {"labels": labels, "descriptions_file": descriptions_file}
+        self._vocabulary_pub.publish(String(data=json.dumps(message)))
+        self.get_logger().info(f"vocabulary active: {', '.join(labels)}")
+
+    def _vocabulary_failed(self, labels: list[str], error: Exception) -> None:
+        kept = ", ".join(self._vocabulary) or "none"
+        self._problem = f"vocabulary update failed ({error}); active vocabulary: {kept}"
+        self.get_logger().error(self._problem)
+
+    # --- input --------------------------------------------------------------------------
+
+    def _drop(self, drop: Drop) -> None:
+        self._stats.drop(drop.reason)
+        self.get_logger().warning(
+            f"dropped ({drop.reason}): {drop.detail}", throttle_duration_sec=5.0
+        )
+
+    def _on_message(self, msg: Any) -> None:
+        self._stats.count("messages")
+        settings = self._settings
+        config = InputConfig(settings.layout, settings.max_missing_joints)
+        try:
+            adapted = self._adapter.adapt(msg, config)
+        except Exception as error:  # noqa: BLE001 - a reader bug must not stop the node
+            adapted = Adapted(drops=[Drop(ADAPTER_ERROR, f"{type(error).__name__}: {error}")])
+        for drop in adapted.drops:
+            self._drop(drop)
+        if not adapted.frames and not adapted.drops:
+            self._stats.count("nobody_in_view")
+        received = time.monotonic()
+        with self._buffers_lock:
+            reasons = [
+                self._buffers.push(f.person_id, f.stamp_ns, f.joints, received, f.frame_id)
+                for f in adapted.frames
+            ]
+        for frame, reason in zip(adapted.frames, reasons, strict=True):
+            if reason is None:
+                self._stats.count("skeletons")
+            else:
+                self._drop(Drop(reason, f"person {frame.person_id}, stamp {frame.stamp_ns} ns"))
+
+    # --- inference ----------------------------------------------------------------------
+
+    def _infer(self) -> None:
+        if not self._vocabulary:
+            return
+        with self._buffers_lock:
+            windows = self._buffers.ready_windows(time.monotonic())
+        if not windows:
+            return
+        settings = self._settings
+        start = time.perf_counter()
+        try:
+            predictions = self._recognizer.predict(
+                np.stack([w.joints for w in windows]), top_k=settings.top_k
+            )
+        except ValueError:
+            predictions = self._predict_one_by_one(windows, settings.top_k)
+        self._stats.latency(time.perf_counter() - start)
+        self._stats.count("inferences")
+        for window, prediction in zip(windows, predictions, strict=True):
+            if prediction is not None:
+                self._publish(window, prediction, settings)
+
+    def _predict_one_by_one(self, windows: list[Window], top_k: int) -> list[Any]:
+        """After a batch was refused, find and drop the windows the model cannot use
+        (e.g. a degenerate skeleton) so the others still get their labels."""
+        predictions = []
+        for window in windows:
+            try:
+                predictions += self._recognizer.predict(window.joints[None], top_k=top_k)
+            except ValueError as error:
+                self._drop(Drop(UNUSABLE_WINDOW, f"person {window.person_id}: {error}"))
+                predictions.append(None)
+        return predictions
+
+    def _publish(self, window: Window, prediction: Any, settings: params.Settings) -> None:
+        confident = prediction.confidence >= settings.min_confidence
+        msg = ActionLabel(
+            person_id=window.person_id,
+            label=prediction.label if confident else params.UNKNOWN_LABEL,
+            confidence=float(prediction.confidence),
+            top_labels=list(prediction.top_labels),
+            top_scores=[float(s) for s in prediction.top_scores],
+            adaptation_active=settings.adaptation_enabled and self._adapts,
+        )
+        msg.header.frame_id = window.frame_id
+        _time_msg(window.stamp_ns, msg.header.stamp)
+        self._labels.publish(msg)
+        self._stats.count("labels")
+
+    # --- services and diagnostics -------------------------------------------------------
+
+    def _on_reset_adaptation(self, request: Trigger.Request, response: Trigger.Response):
+        if not self._adapts:
+            response.success = False
+            response.message = "this recognizer does not adapt online: nothing to reset"
+            return response
+        self._recognizer.reset_adaptation()
+        response.success = True
+        response.message = "adaptation memory cleared; text features back to the encoded ones"
+        self.get_logger().info(response.message)
+        return response
+
+    def _report(self) -> None:
+        snapshot = self._stats.snapshot()
+        level, message = status_level(snapshot, self._last_snapshot, self._problem)
+        self._last_snapshot = snapshot
+        with self._buffers_lock:
+            persons = self._buffers.persons
+        extra = {
+            "persons": ",".join(map(str, persons)) or "none",
+            "vocabulary size": str(len(self._vocabulary)),
+            "window": f"{self._buffers.window_length} frames at {self._buffers.frame_rate:g} Hz",
+            "stride": f"{self._buffers.stride} frames",
+            "adaptation": "on" if self._settings.adaptation_enabled and self._adapts else "off",
+        }
+        array = diagnostic_array(
+            f"{self.get_name()}: action recognition", level, message, snapshot, extra
+        )
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._diagnostics_pub.publish(array)
+        self.get_logger().info(f"{message}; {summary(snapshot)}")
+
+    def destroy_node(self) -> None:
+        if self._started:
+            self._worker.shutdown()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of ``ros2 run dynapurls_ros recognizer``."""
+    rclpy.init(args=args)
+    try:
+        node = ActionRecognizerNode()
+    except KeyboardInterrupt:
+        rclpy.try_shutdown()
+        return
+    except (
+        InvalidParameterValueException,
+        InvalidParameterTypeException,
+        OSError,
+        ValueError,
+    ) as error:
+        # Parameters or a checkpoint the node cannot run with: say which, no traceback.
+        print(f"{NODE_NAME}: cannot start: {error}", file=sys.stderr)
+        rclpy.try_shutdown()
+        sys.exit(1)
+    try:
+        executor = MultiThreadedExecutor(num_threads=3)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

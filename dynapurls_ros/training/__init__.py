@@ -1,0 +1,1 @@
+"""Training and zero-shot evaluation on skeleton datasets (no ROS)."""
