@@ -62,7 +62,9 @@ def _train(args: argparse.Namespace) -> int:
         datasets=datasets,
         split=args.split,
         descriptions=args.descriptions,
-        epochs=args.epochs,
+        encoder_epochs=args.encoder_epochs,
+        align_epochs=args.align_epochs,
+        views=args.views,
         batch_size=args.batch_size,
         lr=args.lr,
         window_length=args.window_length,
@@ -125,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train on the seen classes of a dataset/split")
     _add_data_arguments(train)
     train.add_argument("--output", "-o", required=True, help="checkpoint file to write")
-    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--encoder-epochs", type=int, default=15, help="stage 1 epochs")
+    train.add_argument("--align-epochs", type=int, default=8, help="stage 2 epochs")
+    train.add_argument("--views", type=int, default=8, help="augmented views per clip, stage 2")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--window-length", type=int, default=48)

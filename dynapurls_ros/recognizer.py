@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from dynapurls_ros.checkpoint import RunInfo, load_checkpoint
-from dynapurls_ros.model.dynapurls import DynaPURLS
+from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.skeleton.preprocess import clean
 from dynapurls_ros.text.encoder import TextEncoder, encode_descriptions, make_text_encoder
@@ -59,10 +59,12 @@ def validate_vocabulary(labels: Iterable[object], max_size: int = MAX_VOCABULARY
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Encoded class texts ``(K, 8, d)`` and where each label's description came from."""
+    """Encoded class texts ``(K, 8, d)``, the same prepared for matching (attention
+    queries projected once), and where each label's description came from."""
 
     labels: tuple[str, ...]
     text: torch.Tensor
+    candidates: Candidates
     sources: tuple[str, ...]
 
 
@@ -124,7 +126,10 @@ class Recognizer:
         resolved = (resolver or self.resolver).resolve(clean_labels)
         with self._encode_lock:  # one text model, possibly called from several threads
             text = encode_descriptions(self.text_encoder, [r.description for r in resolved])
-        return Vocabulary(tuple(clean_labels), text, tuple(r.source for r in resolved))
+        with torch.inference_mode():
+            candidates = self.model.prepare(text)
+        sources = tuple(r.source for r in resolved)
+        return Vocabulary(tuple(clean_labels), text, candidates, sources)
 
     def set_vocabulary(self, vocabulary: Vocabulary | Iterable[str]) -> Vocabulary:
         """Make ``vocabulary`` (encoded, or labels to encode now) the active one."""
@@ -143,7 +148,7 @@ class Recognizer:
 
     @torch.inference_mode()
     def logits(self, windows: np.ndarray, vocabulary: Vocabulary) -> torch.Tensor:
-        return self.model(self.prepare(windows), vocabulary.text)
+        return self.model(self.prepare(windows), vocabulary.candidates)
 
     def predict(self, windows: np.ndarray, top_k: int = 5) -> list[Prediction]:
         """One prediction per window against the active vocabulary."""

@@ -125,15 +125,15 @@ class TextProjection(nn.Module):
 
 
 class DynaPURLS(nn.Module):
-    """Shift-GCN tokens + text-queried partitioning + per-slot projections.
+    """Shift-GCN tokens + text-queried partitioning + projections into the text space.
 
-    Projections: one shared for the seven attention-pooled slots and one for the global
+    Projections: one shared by the seven attention-pooled slots and one for the global
     vector. The pooled vectors of every part/phase slot are convex combinations of the
     same unit tokens (only the weights differ), so one map from token space to text
     space fits them all and is trained by every description, which is what lets it
-    transfer to unseen classes; seven separate maps would each see one slot's text and
-    multiply the head's parameters by seven. The global vector is a uniform mean, whose norm and
-    statistics differ from peaked attention pools, so it gets its own map.
+    transfer to unseen classes; seven separate maps would each see one slot's texts and
+    cost seven times the parameters. The global vector is a uniform mean, whose norm
+    and statistics differ from peaked attention pools, so it gets its own map.
     """
 
     def __init__(self, config: ModelConfig | None = None) -> None:

@@ -111,6 +111,10 @@ def _channel_norm(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
     return bn(x.reshape(-1, x.shape[-1])).view_as(x)
 
 
+# (flat gather index, weight of the lower tap, weight of the upper tap or None)
+_ShiftPlan = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+
 class TemporalShift(nn.Module):
     """Per-channel shift along time, optionally fractional and learnable.
 
@@ -141,13 +145,9 @@ class TemporalShift(nn.Module):
             self._low_rows, self._high_rows = slice(0, -1), slice(1, None)
         else:
             self._low_rows, self._high_rows = slice(0, None, 2), slice(1, None, 2)
-        self._memo: tuple[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] | None = (
-            None
-        )
+        self._memo: tuple[tuple, _ShiftPlan] | None = None
 
-    def _plan(
-        self, t: int, v: int, dtype: torch.dtype
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def _plan(self, t: int, v: int, dtype: torch.dtype) -> _ShiftPlan:
         """Flat source index into one sample's ``(T, V, C)`` block and the weights of
         the one or two taps, ``(T', 1, C)``, zero where the source frame is missing.
 
@@ -181,10 +181,10 @@ class TemporalShift(nn.Module):
         if torch.is_grad_enabled() and self.shift.requires_grad:
             index, w_low, w_high = self._plan(t, v, x.dtype)
         else:
-            # Without autograd the plan only changes with the shift values (their
-            # version counter moves on every in-place update, load_state_dict included),
-            # so it is memoised; per inference mode, since a tensor made under
-            # ``torch.inference_mode`` cannot later be saved for backward.
+            # When the shifts take no gradient the plan only changes with their values
+            # (the version counter moves on every in-place update, load_state_dict
+            # included), so it is memoised; per inference mode, since a tensor made
+            # under ``torch.inference_mode`` cannot later be saved for backward.
             key = (
                 t,
                 v,
@@ -240,7 +240,7 @@ class SpatialShiftGraphConv(nn.Module):
             skip = _channel_norm(self.down_bn, self.down(x))
         else:
             skip = x if self.repeat == 1 else x.repeat(1, 1, 1, self.repeat)
-        return F.relu(y + skip)
+        return y.add_(skip).relu_()  # in place: BatchNorm's backward does not need y
 
 
 class TemporalShiftConv(nn.Module):
@@ -260,7 +260,7 @@ class TemporalShiftConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.shift_in(_channel_norm(self.bn_in, x))
-        y = self.shift_out(F.relu(self.linear(y)))
+        y = self.shift_out(self.linear(y).relu_())
         return _channel_norm(self.bn_out, y)
 
 
@@ -288,9 +288,9 @@ class ShiftBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.tcn(self.gcn(x))
         if self.res_proj is None:
-            return F.relu(y + x)
+            return y.add_(x).relu_()
         skip = _channel_norm(self.res_bn, self.res_proj(x[:, :: self.stride]))
-        return F.relu(y + skip)
+        return y.add_(skip).relu_()
 
 
 class ShiftGCNEncoder(nn.Module):
@@ -325,7 +325,12 @@ class ShiftGCNEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.config
-        if x.dim() != 4 or x.shape[1] != cfg.in_channels or x.shape[3] != cfg.num_joints:
+        if (
+            x.dim() != 4
+            or x.shape[1] != cfg.in_channels
+            or x.shape[3] != cfg.num_joints
+            or x.shape[2] < 1
+        ):
             raise ValueError(
                 f"ShiftGCNEncoder expects (N, {cfg.in_channels}, T, {cfg.num_joints}), "
                 f"got {tuple(x.shape)}"

@@ -53,6 +53,12 @@ ADAPTATION_PARAMS = (
     "adaptation_lr",
 )
 UNUSABLE_WINDOW = "unusable_window"
+STARTUP_ERRORS = (
+    InvalidParameterValueException,
+    InvalidParameterTypeException,
+    OSError,
+    ValueError,
+)
 ADAPTER_ERROR = "adapter_error"
 
 
@@ -358,29 +364,29 @@ class ActionRecognizerNode(Node):
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``ros2 run dynapurls_ros recognizer``."""
     rclpy.init(args=args)
+    node = None
     try:
         node = ActionRecognizerNode()
-    except KeyboardInterrupt:
-        rclpy.try_shutdown()
-        return
-    except (
-        InvalidParameterValueException,
-        InvalidParameterTypeException,
-        OSError,
-        ValueError,
-    ) as error:
-        # Parameters or a checkpoint the node cannot run with: say which, no traceback.
-        print(f"{NODE_NAME}: cannot start: {error}", file=sys.stderr)
-        rclpy.try_shutdown()
-        sys.exit(1)
-    try:
         executor = MultiThreadedExecutor(num_threads=3)
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception as error:
+        if not rclpy.ok():
+            # A signal shut the context down in the middle of an rclpy call (loading,
+            # or an executor thread building its wait set): rclpy raises a plain
+            # RCLError then, instead of ExternalShutdownException. A normal stop.
+            pass
+        elif node is None and isinstance(error, STARTUP_ERRORS):
+            # Parameters or a checkpoint the node cannot run with: say which, no traceback.
+            print(f"{NODE_NAME}: cannot start: {error}", file=sys.stderr)
+            sys.exit(1)
+        else:
+            raise
     finally:
-        node.destroy_node()
+        if node is not None:
+            node.destroy_node()
         rclpy.try_shutdown()
 
 

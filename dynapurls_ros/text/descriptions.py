@@ -23,7 +23,7 @@ BANK_FORMAT = "dynapurls-descriptions/1"
 
 _SLOT_INDEX = {slot: i for i, slot in enumerate(SLOTS)}
 _ALLOWED_KEYS = frozenset(SLOTS) | {"synonyms", "id"}
-# The C implementation of the *safe* loader when libyaml is present (5x faster).
+# The C implementation of the *safe* loader when libyaml is present (~10x faster).
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -42,6 +42,8 @@ class ActionDescription:
     class_id: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "texts", tuple(self.texts))
+        object.__setattr__(self, "synonyms", tuple(self.synonyms))
         if not isinstance(self.label, str) or not self.label.strip():
             raise ValueError(f"ActionDescription: label must be a non-empty string: {self.label!r}")
         if len(self.texts) != len(SLOTS):
@@ -71,8 +73,8 @@ def normalize_label(label: str) -> str:
 def label_only_description(label: str) -> ActionDescription:
     """All eight slots derived from the label alone, for vocabularies without a bank.
 
-    The sentences only frame the label (which body part, which phase), so a part query
-    still attends to that part's joints even when nothing else is known about the action.
+    The sentences only frame the label with the slot's body part or phase, so each
+    slot's query still names what it should attend to when nothing else is known.
     """
     name = " ".join(label.replace("_", " ").split())
     if not name:
@@ -122,7 +124,7 @@ def _parse_action(where: str, label: str, entry: Any) -> ActionDescription:
     if unknown:
         raise BankError(
             f"{where}: action {label!r} has unknown keys {unknown}; allowed: "
-            f"{', '.join(SLOTS)}, synonyms"
+            f"{', '.join(SLOTS)}, synonyms, id"
         )
     missing = [slot for slot in SLOTS if slot not in entry]
     if missing:

@@ -83,8 +83,9 @@ class TransformersTextEncoder(TextEncoder):
 def _fingerprint(name_or_path: str) -> str:
     """Short hash identifying the weights behind a local directory or a hub id.
 
-    For a directory it covers ``config.json`` and the names and sizes of the weight
-    files, so replacing the model at the same path invalidates cached vectors.
+    For a directory it covers ``config.json`` and the names, sizes and modification
+    times of the weight files (cheap, unlike hashing ~100 MB), so replacing the model
+    at the same path invalidates cached vectors; a copy elsewhere just re-encodes once.
     """
     path = Path(name_or_path)
     digest = hashlib.sha256()
@@ -93,7 +94,8 @@ def _fingerprint(name_or_path: str) -> str:
         if config.is_file():
             digest.update(config.read_bytes())
         for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
-            digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+            stat = weights.stat()
+            digest.update(f"{weights.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     else:
         digest.update(name_or_path.encode())
     return digest.hexdigest()[:12]

@@ -7,7 +7,6 @@ held-out share of the seen clips is kept out of training for the GZSL seen-class
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from dynapurls_ros.checkpoint import RunInfo, save_checkpoint
@@ -37,18 +37,28 @@ from dynapurls_ros.training.windows import augment, random_window
 @dataclass
 class TrainConfig:
     """One training run. ``split`` needs exactly one dataset; without it every class of
-    every dataset is seen (how the default model is trained)."""
+    every dataset is seen (how the default model is trained).
+
+    Two stages, as in the paper (a Shift-GCN pre-trained on the seen classes, then
+    frozen): ``encoder_epochs`` of seen-class classification train the skeleton
+    encoder; then its tokens for ``views`` augmented windows per clip are computed
+    once and ``align_epochs`` train the text alignment (partitioning, projections,
+    temperatures) on them. The second stage is cheap, so variants (fusion weights,
+    description sources) can share one encoder (:func:`train_alignment`).
+    """
 
     datasets: list[str] = field(default_factory=lambda: ["nw_ucla"])
     split: str | None = None
     descriptions: str = "bank"
-    epochs: int = 40
+    encoder_epochs: int = 15
+    align_epochs: int = 8
+    views: int = 8
     batch_size: int = 64
     lr: float = 1e-3
+    align_lr: float = 1e-3
     weight_decay: float = 1e-3
     window_length: int = 48
     frame_rate: float = 30.0
-    aux_weight: float = 0.5
     holdout: float = 0.1
     seed: int = 0
     fusion: tuple[float, float, float] = (1.0, 1.0, 1.0)
@@ -60,8 +70,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.split is not None and len(self.datasets) != 1:
             raise ValueError("a zero-shot split applies to exactly one dataset")
-        if self.epochs < 1 or self.batch_size < 2:
-            raise ValueError("epochs must be >= 1 and batch_size >= 2")
+        if min(self.encoder_epochs, self.align_epochs, self.views) < 1 or self.batch_size < 2:
+            raise ValueError("epochs and views must be >= 1 and batch_size >= 2")
 
 
 @dataclass
@@ -72,6 +82,17 @@ class TrainResult:
     history: list[dict[str, float]]
 
 
+@dataclass
+class SeenData:
+    """The training side of a run: seen-class clips (minus the held-out share)."""
+
+    clips: list[np.ndarray]
+    labels: torch.Tensor
+    seen_names: list[str]
+    seen_origin: list[str]
+    heldout: list[str]
+
+
 def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed)
@@ -79,97 +100,196 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def train(config: TrainConfig, progress: bool = True) -> TrainResult:
-    """Train a model on the seen classes of ``config`` and return it (eval mode)."""
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    generator = seed_everything(config.seed)
-    rng = np.random.default_rng(config.seed)
-    start = time.perf_counter()
-
+def load_seen(config: TrainConfig) -> SeenData:
     clipset, origin = load_clips(config.datasets, config.frame_rate, config.dataset_options)
     seen, _ = split_classes(config.datasets[0], config.split, len(clipset.class_names))
     seen_set = clipset.subset(np.isin(clipset.labels, seen))
     heldout = holdout_mask(seen_set.labels, config.holdout, config.seed)
     train_set = seen_set.subset(~heldout)
     remap = {cls: i for i, cls in enumerate(seen)}
-    labels = torch.tensor([remap[int(y)] for y in train_set.labels])
-
-    seen_names = [clipset.class_names[c] for c in seen]
-    descriptions = class_descriptions(seen_names, [origin[c] for c in seen], config.descriptions)
-    encoder = make_text_encoder(config.text_encoder, cache_dir=cache_dir() / "text")
-    class_text = encode_descriptions(encoder, descriptions)
-
-    model = DynaPURLS(
-        ModelConfig(
-            encoder=EncoderConfig.from_dict(config.encoder) if config.encoder else EncoderConfig(),
-            text_encoder=config.text_encoder,
-            text_dim=encoder.dim,
-            fusion=config.fusion,
-            aux_classes=len(seen) if config.aux_weight > 0 else 0,
-        )
+    return SeenData(
+        clips=train_set.clips,
+        labels=torch.tensor([remap[int(y)] for y in train_set.labels]),
+        seen_names=[clipset.class_names[c] for c in seen],
+        seen_origin=[origin[c] for c in seen],
+        heldout=[seen_set.names[i] for i in np.flatnonzero(heldout)],
     )
-    slots = torch.tensor([w > 0 for w in model.slot_weights.tolist()])
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
-    steps_per_epoch = math.ceil(len(labels) / config.batch_size)
+
+
+def _batches(count: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    order = rng.permutation(count)
+    batches = [order[i : i + batch_size] for i in range(0, count, batch_size)]
+    return [b for b in batches if len(b) >= 2]  # BatchNorm needs two samples
+
+
+def _optimizer(params, lr: float, weight_decay: float, epochs: int, steps: int):
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.15
+        optimizer, lr, total_steps=max(1, epochs * steps), pct_start=0.15
     )
+    return optimizer, schedule
 
-    history = []
+
+def pretrain_encoder(
+    model: DynaPURLS, data: SeenData, config: TrainConfig, progress: bool
+) -> list[dict[str, float]]:
+    """Stage 1: seen-class classification through the auxiliary head (label smoothing
+    keeps the features from collapsing onto the few seen classes)."""
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    params = [*model.encoder.parameters(), *model.aux_head.parameters()]
+    steps = len(_batches(len(data.labels), config.batch_size, rng))
+    optimizer, schedule = _optimizer(
+        params, config.lr, config.weight_decay, config.encoder_epochs, steps
+    )
     model.train()
-    bar = tqdm(range(config.epochs), desc="train", disable=not progress, leave=False)
+    history = []
+    bar = tqdm(range(config.encoder_epochs), desc="encoder", disable=not progress, leave=False)
     for epoch in bar:
-        order = rng.permutation(len(labels))
+        total, correct, count = 0.0, 0, 0
+        for index in _batches(len(data.labels), config.batch_size, rng):
+            windows = [random_window(data.clips[i], config.window_length, rng) for i in index]
+            x = augment(torch.from_numpy(np.stack(windows)), generator)
+            y = data.labels[index]
+            logits = model.aux_logits(model.tokens(x))
+            loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(index)
+            correct += int((logits.argmax(1) == y).sum())
+            count += len(index)
+        history.append(
+            {
+                "stage": 1,
+                "epoch": epoch + 1,
+                "loss": total / count,
+                "train_acc": 100 * correct / count,
+            }
+        )
+        bar.set_postfix(loss=f"{total / count:.3f}", acc=f"{100 * correct / count:.1f}")
+    return history
+
+
+@torch.inference_mode()
+def frozen_tokens(
+    model: DynaPURLS, data: SeenData, config: TrainConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokens of ``views`` augmented windows per clip from the frozen encoder:
+    ``(N*views, L, C)`` and their labels."""
+    rng = np.random.default_rng(config.seed + 1)
+    generator = torch.Generator().manual_seed(config.seed + 1)
+    model.encoder.eval()
+    tokens, labels = [], []
+    for _ in range(config.views):
+        for first in range(0, len(data.clips), 256):
+            clips = data.clips[first : first + 256]
+            windows = [random_window(clip, config.window_length, rng) for clip in clips]
+            x = augment(torch.from_numpy(np.stack(windows)), generator)
+            tokens.append(model.tokens(x))
+        labels.append(data.labels)
+    return torch.cat(tokens), torch.cat(labels)
+
+
+def train_alignment(
+    model: DynaPURLS,
+    tokens: torch.Tensor,
+    labels: torch.Tensor,
+    class_text: torch.Tensor,
+    config: TrainConfig,
+    progress: bool = False,
+) -> list[dict[str, float]]:
+    """Stage 2: per-slot contrastive alignment of frozen tokens with the seen classes'
+    texts, using the same candidate-query scores as inference. Slots whose fusion weight
+    is zero are not trained (ablation rows)."""
+    rng = np.random.default_rng(config.seed + 2)
+    slots = model.slot_weights > 0
+    params = [
+        *model.partition.parameters(),
+        *model.local_proj.parameters(),
+        *model.global_proj.parameters(),
+        *model.temperature.parameters(),
+    ]
+    batch = 2 * config.batch_size
+    steps = len(_batches(len(labels), batch, rng))
+    optimizer, schedule = _optimizer(
+        params, config.align_lr, config.weight_decay, config.align_epochs, steps
+    )
+    model.train()
+    model.encoder.eval()
+    history = []
+    bar = tqdm(range(config.align_epochs), desc="align", disable=not progress, leave=False)
+    for epoch in bar:
         total, correct = 0.0, 0
-        for first in range(0, len(order), config.batch_size):
-            index = order[first : first + config.batch_size]
-            if len(index) < 2:  # BatchNorm needs two samples
-                continue
-            windows = np.stack(
-                [random_window(train_set.clips[i], config.window_length, rng) for i in index]
-            )
-            x = augment(torch.from_numpy(windows), generator)
+        for index in _batches(len(labels), batch, rng):
             y = labels[index]
-            tokens = model.tokens(x)
-            sims = model.token_similarities(tokens, class_text)
-            loss = slot_contrastive_loss(
-                sims[..., slots],
-                y,
-                model.temperature()[slots],
-                aux_logits=model.aux_logits(tokens) if config.aux_weight > 0 else None,
-                aux_weight=config.aux_weight,
-            )
+            sims = model.token_similarities(tokens[index], class_text)
+            loss = slot_contrastive_loss(sims[..., slots], y, model.temperature()[slots])
             optimizer.zero_grad(set_to_none=True)
             loss.total.backward()
             optimizer.step()
             schedule.step()
-            total += float(loss.total) * len(index)
+            total += loss.total.item() * len(index)
             correct += int((model.fuse(sims.detach()).argmax(1) == y).sum())
         record = {
+            "stage": 2,
             "epoch": epoch + 1,
             "loss": total / len(labels),
             "train_acc": 100 * correct / len(labels),
         }
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.1f}")
-
     model.eval()
+    return history
+
+
+def build_model(config: TrainConfig, text_dim: int, num_seen: int) -> DynaPURLS:
+    return DynaPURLS(
+        ModelConfig(
+            encoder=EncoderConfig.from_dict(config.encoder) if config.encoder else EncoderConfig(),
+            text_encoder=config.text_encoder,
+            text_dim=text_dim,
+            fusion=config.fusion,
+            aux_classes=num_seen,
+        )
+    )
+
+
+def seen_text(data: SeenData, config: TrainConfig) -> torch.Tensor:
+    descriptions = class_descriptions(data.seen_names, data.seen_origin, config.descriptions)
+    encoder = make_text_encoder(config.text_encoder, cache_dir=cache_dir() / "text")
+    return encode_descriptions(encoder, descriptions)
+
+
+def run_info(config: TrainConfig, data: SeenData) -> RunInfo:
     settings = asdict(config)
     settings["fusion"] = list(config.fusion)
-    info = RunInfo(
+    return RunInfo(
         window_length=config.window_length,
         frame_rate=config.frame_rate,
-        seen_labels=seen_names,
+        seen_labels=data.seen_names,
         datasets=list(config.datasets),
         split=config.split,
         description_source=config.descriptions,
         settings=settings,
-        heldout=[seen_set.names[i] for i in np.flatnonzero(heldout)],
+        heldout=data.heldout,
     )
-    return TrainResult(model, info, time.perf_counter() - start, history)
+
+
+def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+    """Train a model on the seen classes of ``config`` and return it (eval mode)."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    start = time.perf_counter()
+    data = load_seen(config)
+    class_text = seen_text(data, config)
+    model = build_model(config, class_text.shape[-1], len(data.seen_names))
+    history = pretrain_encoder(model, data, config, progress)
+    tokens, labels = frozen_tokens(model, data, config)
+    history += train_alignment(model, tokens, labels, class_text, config, progress)
+    return TrainResult(model, run_info(config, data), time.perf_counter() - start, history)
 
 
 def train_to_file(config: TrainConfig, output: str | Path, progress: bool = True) -> TrainResult:
