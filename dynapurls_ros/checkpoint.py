@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from pickle import UnpicklingError
 from typing import Any
 
 import torch
@@ -58,6 +59,14 @@ def load_checkpoint(path: str | Path | None = None) -> tuple[DynaPURLS, RunInfo]
         info = RunInfo(**data["run"])
     except FileNotFoundError:
         raise
-    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+    except (
+        OSError,
+        RuntimeError,
+        ValueError,
+        KeyError,
+        TypeError,
+        EOFError,
+        UnpicklingError,
+    ) as exc:
         raise ValueError(f"{path}: not a usable dynapurls_ros checkpoint: {exc}") from exc
     return model.eval(), info

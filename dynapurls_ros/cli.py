@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 NPY_FOLDER = "npy_folder"
@@ -91,6 +92,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     model, info = load_checkpoint(args.checkpoint)
     datasets, options = _datasets(args)
     setup = prepare(info, datasets, args.split, args.descriptions, options)
+    if args.refine:
+        return _evaluate_refinement(args, model, info, setup)
     result = evaluate(model, info, setup, args.output_dir)
     summary = {k: result[k] for k in ("num_clips", "top1", "top5")}
     if "gzsl" in result:
@@ -99,6 +102,35 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(json.dumps(summary, indent=2))
     if args.output_dir:
         print(f"wrote {args.output_dir}/metrics.json and confusion.png")
+    return 0
+
+
+def _evaluate_refinement(args: argparse.Namespace, model: Any, info: Any, setup: Any) -> int:
+    from dynapurls_ros.refinement import RefinementConfig
+    from dynapurls_ros.training.evaluate import evaluate_refinement
+
+    given = {
+        "bank_size": args.bank_size,
+        "threshold": args.threshold,
+        "lr": args.refine_lr,
+        "steps": args.refine_steps,
+    }
+    config = RefinementConfig(enabled=True, **{k: v for k, v in given.items() if v is not None})
+    result = evaluate_refinement(
+        model, info, setup, config, orders=args.stream_orders, stream_batch=args.stream_batch
+    )
+    print(json.dumps(result, indent=2))
+    for row in result["orders"]:
+        print(
+            f"order {row['order']}: top-1 {result['top1_encoded']:.2f} without, "
+            f"{row['top1']:.2f} with refinement ({row['delta']:+.2f}); "
+            f"{row['updates']} updates, {row['collapses']} undone"
+        )
+    if args.output_dir:
+        out = Path(args.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "refinement.json").write_text(json.dumps(result, indent=2))
+        print(f"wrote {out}/refinement.json")
     return 0
 
 
@@ -145,6 +177,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(evaluate)
     evaluate.add_argument("--checkpoint", help="checkpoint file (default: the shipped model)")
     evaluate.add_argument("--output-dir", help="write metrics.json and confusion.png here")
+    refine = evaluate.add_argument_group(
+        "online refinement", "stream the unseen clips through the test-time text refinement"
+    )
+    refine.add_argument(
+        "--refine", action="store_true", help="top-1 without vs with online refinement"
+    )
+    # Unset refinement options keep RefinementConfig's defaults (docs/REFINEMENT.md).
+    refine.add_argument("--bank-size", type=int, help="memory entries per class (0: no memory)")
+    refine.add_argument("--threshold", type=float, help="confidence a window needs to enter memory")
+    refine.add_argument("--refine-lr", type=float, help="refinement learning rate")
+    refine.add_argument("--refine-steps", type=int, help="optimiser steps per update")
+    refine.add_argument(
+        "--stream-orders", type=int, default=5, help="shuffled orders (seeds 0..N-1)"
+    )
+    refine.add_argument("--stream-batch", type=int, default=1, help="clips per step (1: online)")
     evaluate.set_defaults(run=_evaluate)
 
     from dynapurls_ros.text.generate import add_describe_arguments

@@ -9,14 +9,21 @@ The ROS node, the demo and users' own scripts share this one inference path:
 
 Encoding and swapping are separate so a node can encode a new vocabulary off its
 executor thread while recognition continues on the old one.
+
+Online adaptation (dynamic refinement, :mod:`dynapurls_ros.refinement`) is off unless
+``rec.adaptation`` enables it; then every ``predict`` scores with the texts refined so
+far and afterwards feeds the batch to the refiner. The refiner belongs to one
+vocabulary: swapping the vocabulary, changing the settings or ``reset_adaptation()``
+installs a fresh one together with it, so a prediction never mixes the two.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,7 +31,9 @@ import torch
 from dynapurls_ros.checkpoint import RunInfo, load_checkpoint
 from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS
 from dynapurls_ros.paths import cache_dir
-from dynapurls_ros.skeleton.preprocess import clean
+from dynapurls_ros.refinement import RefinementConfig, TextRefiner
+from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
+from dynapurls_ros.skeleton.preprocess import clean, resample
 from dynapurls_ros.text.encoder import TextEncoder, encode_descriptions, make_text_encoder
 from dynapurls_ros.text.resolve import DescriptionResolver, normalize_name
 from dynapurls_ros.training.windows import to_input
@@ -70,12 +79,23 @@ class Vocabulary:
 
 @dataclass(frozen=True)
 class Prediction:
-    """Best label and its probability; the k best labels and probabilities, best first."""
+    """Best label and its probability; the k best labels and probabilities, best first;
+    ``adapted``: scored with online-refined texts (not the encoded ones)."""
 
     label: str
     confidence: float
     top_labels: tuple[str, ...]
     top_scores: tuple[float, ...]
+    adapted: bool = False
+
+
+@dataclass(frozen=True)
+class _Active:
+    """The vocabulary in use and its refiner (None when adaptation is off), swapped as
+    one reference so a reader always gets a matching pair."""
+
+    vocabulary: Vocabulary
+    refiner: TextRefiner | None = field(default=None)
 
 
 class Recognizer:
@@ -90,12 +110,12 @@ class Recognizer:
     ) -> None:
         self.model = model.eval()
         self.info = info
-        self.text_encoder = text_encoder or make_text_encoder(
-            model.config.text_encoder, cache_dir=cache_dir() / "text"
-        )
+        self._text_encoder = text_encoder
         self.resolver = resolver or DescriptionResolver()
-        self._vocabulary: Vocabulary | None = None
+        self._active: _Active | None = None
+        self._adaptation = RefinementConfig()
         self._encode_lock = threading.Lock()
+        self._swap_lock = threading.Lock()  # writers of _active: read-modify-write
 
     @classmethod
     def from_checkpoint(
@@ -116,7 +136,18 @@ class Recognizer:
 
     @property
     def vocabulary(self) -> Vocabulary | None:
-        return self._vocabulary
+        active = self._active
+        return None if active is None else active.vocabulary
+
+    @property
+    def text_encoder(self) -> TextEncoder:
+        """The checkpoint's text model, loaded on first use (seconds; any thread)."""
+        with self._encode_lock:
+            if self._text_encoder is None:
+                self._text_encoder = make_text_encoder(
+                    self.model.config.text_encoder, cache_dir=cache_dir() / "text"
+                )
+            return self._text_encoder
 
     def encode_vocabulary(
         self, labels: Iterable[str], resolver: DescriptionResolver | None = None
@@ -124,8 +155,9 @@ class Recognizer:
         """Resolve and encode ``labels`` (validated); does not change the active one."""
         clean_labels = validate_vocabulary(labels)
         resolved = (resolver or self.resolver).resolve(clean_labels)
+        encoder = self.text_encoder
         with self._encode_lock:  # one text model, possibly called from several threads
-            text = encode_descriptions(self.text_encoder, [r.description for r in resolved])
+            text = encode_descriptions(encoder, [r.description for r in resolved])
         with torch.inference_mode():
             candidates = self.model.prepare(text)
         sources = tuple(r.source for r in resolved)
@@ -135,8 +167,76 @@ class Recognizer:
         """Make ``vocabulary`` (encoded, or labels to encode now) the active one."""
         if not isinstance(vocabulary, Vocabulary):
             vocabulary = self.encode_vocabulary(vocabulary)
-        self._vocabulary = vocabulary
+        with self._swap_lock:
+            self._active = self._activate(vocabulary, self._adaptation)
         return vocabulary
+
+    # --- online adaptation ----------------------------------------------------------------
+
+    def _activate(self, vocabulary: Vocabulary, config: RefinementConfig) -> _Active:
+        """``vocabulary`` with a fresh refiner for it (or none when adaptation is off)."""
+        refiner = TextRefiner(self.model, vocabulary.candidates, config) if config.enabled else None
+        return _Active(vocabulary, refiner)
+
+    @property
+    def adaptation(self) -> RefinementConfig:
+        """Settings of the online refinement (``enabled=False``: off, the default)."""
+        return self._adaptation
+
+    @adaptation.setter
+    def adaptation(self, config: RefinementConfig) -> None:
+        """New settings take effect at once and restart the adaptation (unless equal)."""
+        if not isinstance(config, RefinementConfig):
+            raise TypeError(f"adaptation must be a RefinementConfig, not {type(config).__name__}")
+        with self._swap_lock:
+            if config == self._adaptation:
+                return
+            self._adaptation = config
+            if self._active is not None:
+                self._active = self._activate(self._active.vocabulary, config)
+
+    @property
+    def adaptation_active(self) -> bool:
+        """Whether predictions now use refined texts (adaptation on and updated)."""
+        active = self._active
+        return bool(active and active.refiner and active.refiner.adapted)
+
+    def adaptation_stats(self) -> dict[str, int]:
+        """Refiner counters (updates, bank entries, collapses, blocked); empty when off."""
+        active = self._active
+        return {} if active is None or active.refiner is None else active.refiner.stats()
+
+    def reset_adaptation(self) -> None:
+        """Forget what was learnt online: back to the encoded texts, empty memory."""
+        with self._swap_lock:
+            if self._active is not None:
+                self._active = self._activate(self._active.vocabulary, self._adaptation)
+
+    def _refiner(self) -> tuple[Vocabulary, TextRefiner]:
+        active = self._active
+        if active is None:
+            raise RuntimeError("no vocabulary set: call set_vocabulary() first")
+        if active.refiner is None:
+            raise RuntimeError("online adaptation is off (adaptation.enabled is False)")
+        return active.vocabulary, active.refiner
+
+    def adaptation_state(self) -> dict[str, Any]:
+        """The adapted state of the active vocabulary, to resume later with
+        :meth:`load_adaptation_state` (``torch.save``-able, ``weights_only`` loadable)."""
+        vocabulary, refiner = self._refiner()
+        return {"labels": list(vocabulary.labels), "refiner": refiner.state_dict()}
+
+    def load_adaptation_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`adaptation_state` output; the vocabulary (labels and texts) and
+        the adaptation settings must be the ones it was saved with."""
+        vocabulary, refiner = self._refiner()
+        labels = state.get("labels") if isinstance(state, dict) else None
+        if labels != list(vocabulary.labels):
+            raise ValueError(
+                f"adaptation state is for labels {labels}, the active vocabulary is "
+                f"{list(vocabulary.labels)}"
+            )
+        refiner.load_state_dict(state["refiner"])
 
     def prepare(self, windows: np.ndarray) -> torch.Tensor:
         """Raw canonical windows ``(N, T, 25, 3)`` -> normalised model input."""
@@ -144,29 +244,51 @@ class Recognizer:
         expected = (self.window_length, 25, 3)
         if windows.ndim != 4 or windows.shape[1:] != expected:
             raise ValueError(f"windows must be (N, {expected[0]}, 25, 3); got {windows.shape}")
-        return torch.from_numpy(np.stack([to_input(clean(w)) for w in windows]))
+        return torch.from_numpy(np.stack([to_input(self._complete(w)) for w in windows]))
 
-    @torch.inference_mode()
-    def logits(self, windows: np.ndarray, vocabulary: Vocabulary) -> torch.Tensor:
-        return self.model(self.prepare(windows), vocabulary.candidates)
+    def _complete(self, window: np.ndarray) -> np.ndarray:
+        """Fill NaN/inf joints from time (or the skeleton tree); frames with no joint
+        at all are dropped and the window stretched back to its length."""
+        filled = clean(window, parents=CANONICAL_PARENTS)
+        return filled if len(filled) == len(window) else resample(filled, len(window))
 
     def predict(self, windows: np.ndarray, top_k: int = 5) -> list[Prediction]:
-        """One prediction per window against the active vocabulary."""
-        vocabulary = self._vocabulary  # read once: a concurrent swap cannot mix two
-        if vocabulary is None:
+        """One prediction per window against the active vocabulary.
+
+        With adaptation on, the windows are scored with the texts refined so far and
+        then observed by the refiner (the encoder runs once: the refiner learns from
+        the slot features computed for scoring).
+        """
+        active = self._active  # read once: a concurrent swap cannot mix two
+        if active is None:
             raise RuntimeError("no vocabulary set: call set_vocabulary() first")
         if len(windows) == 0:
             return []
-        probs = self.logits(windows, vocabulary).softmax(dim=1)
-        return predictions(probs, vocabulary.labels, top_k)
+        x = self.prepare(windows)
+        refiner = active.refiner
+        with torch.no_grad():
+            tokens = self.model.tokens(x)
+            if refiner is None:
+                sims = self.model.token_similarities(tokens, active.vocabulary.candidates)
+                probs = self.model.fuse(sims).softmax(dim=1)
+            else:
+                adapted = refiner.adapted
+                features = refiner.features(tokens)
+                probs = refiner.logits(features).softmax(dim=1)
+        if refiner is None:
+            return predictions(probs, active.vocabulary.labels, top_k)
+        refiner.observe(features, probs)
+        return predictions(probs, active.vocabulary.labels, top_k, adapted)
 
 
-def predictions(probs: torch.Tensor, labels: Sequence[str], top_k: int) -> list[Prediction]:
+def predictions(
+    probs: torch.Tensor, labels: Sequence[str], top_k: int, adapted: bool = False
+) -> list[Prediction]:
     """Rows of class probabilities -> :class:`Prediction` objects."""
     k = max(1, min(top_k, len(labels)))
     scores, index = probs.topk(k, dim=1)
     result = []
     for row_scores, row_index in zip(scores.tolist(), index.tolist(), strict=True):
         top = tuple(labels[i] for i in row_index)
-        result.append(Prediction(top[0], row_scores[0], top, tuple(row_scores)))
+        result.append(Prediction(top[0], row_scores[0], top, tuple(row_scores), adapted))
     return result

@@ -22,8 +22,9 @@ def test_executables_installed_where_ros2_run_looks() -> None:
 
 
 def test_python_package_and_messages_import_together() -> None:
-    import dynapurls_ros
     from dynapurls_ros.msg import ActionLabel, Skeleton, SkeletonArray
+
+    import dynapurls_ros
 
     assert dynapurls_ros.__version__
     assert {ActionLabel.__name__, Skeleton.__name__, SkeletonArray.__name__} == {

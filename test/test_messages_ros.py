@@ -91,9 +91,8 @@ def test_action_label_crosses_process_boundary(ros_env: dict[str, str]) -> None:
 
 
 def test_skeleton_array_fields() -> None:
-    from geometry_msgs.msg import Point
-
     from dynapurls_ros.msg import Skeleton, SkeletonArray
+    from geometry_msgs.msg import Point
 
     skeleton = Skeleton(person_id=3, layout="coco17", joints=[Point(x=1.0, y=2.0, z=3.0)] * 17)
     skeleton.confidences = [0.5] * 17

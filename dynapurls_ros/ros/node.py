@@ -105,6 +105,16 @@ class VocabularyWorker:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _adaptation_summary(stats: dict[str, int]) -> str:
+    """Diagnostics value: off, or the refiner's counters."""
+    if not stats:
+        return "off"
+    return (
+        f"on: {stats['updates']} updates, {stats['bank']} windows in memory, "
+        f"{stats['collapses']} undone, {stats['blocked']} blocked"
+    )
+
+
 def _time_msg(stamp_ns: int, msg: Any) -> None:
     msg.sec, msg.nanosec = divmod(stamp_ns, NS_PER_S)
 
@@ -201,14 +211,8 @@ class ActionRecognizerNode(Node):
             self.get_logger().info(f"encoding a new vocabulary of {len(new.vocabulary)} labels")
             self._worker.request(new.vocabulary, new.descriptions_file)
 
-    @property
-    def _adapts(self) -> bool:
-        """Whether this recognizer refines its text features online."""
-        return hasattr(self._recognizer, "reset_adaptation")
-
     def _apply_adaptation(self, settings: params.Settings) -> None:
-        if not self._adapts:
-            return
+        """Hand the adaptation parameters to the recognizer (a change restarts it)."""
         self._recognizer.adaptation = replace(
             self._recognizer.adaptation,
             enabled=settings.adaptation_enabled,
@@ -226,9 +230,7 @@ class ActionRecognizerNode(Node):
         return self._recognizer.encode_vocabulary(labels, resolver)
 
     def _vocabulary_ready(self, labels: list[str], descriptions_file: str, encoded: Any) -> None:
-        self._recognizer.set_vocabulary(encoded)
-        if self._adapts:
-            self._recognizer.reset_adaptation()
+        self._recognizer.set_vocabulary(encoded)  # with a fresh adaptation for it
         self._vocabulary = labels
         self._problem = None
         message = {"labels": labels, "descriptions_file": descriptions_file}
@@ -315,7 +317,7 @@ class ActionRecognizerNode(Node):
             confidence=float(prediction.confidence),
             top_labels=list(prediction.top_labels),
             top_scores=[float(s) for s in prediction.top_scores],
-            adaptation_active=settings.adaptation_enabled and self._adapts,
+            adaptation_active=prediction.adapted,
         )
         msg.header.frame_id = window.frame_id
         _time_msg(window.stamp_ns, msg.header.stamp)
@@ -325,10 +327,6 @@ class ActionRecognizerNode(Node):
     # --- services and diagnostics -------------------------------------------------------
 
     def _on_reset_adaptation(self, request: Trigger.Request, response: Trigger.Response):
-        if not self._adapts:
-            response.success = False
-            response.message = "this recognizer does not adapt online: nothing to reset"
-            return response
         self._recognizer.reset_adaptation()
         response.success = True
         response.message = "adaptation memory cleared; text features back to the encoded ones"
@@ -346,7 +344,7 @@ class ActionRecognizerNode(Node):
             "vocabulary size": str(len(self._vocabulary)),
             "window": f"{self._buffers.window_length} frames at {self._buffers.frame_rate:g} Hz",
             "stride": f"{self._buffers.stride} frames",
-            "adaptation": "on" if self._settings.adaptation_enabled and self._adapts else "off",
+            "adaptation": _adaptation_summary(self._recognizer.adaptation_stats()),
         }
         array = diagnostic_array(
             f"{self.get_name()}: action recognition", level, message, snapshot, extra

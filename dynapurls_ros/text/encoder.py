@@ -9,6 +9,7 @@ works offline.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -259,20 +260,25 @@ def make_text_encoder(spec: str = DEFAULT_SPEC, cache_dir: str | Path | None = N
 
     ``"minilm"`` (offline default), ``"sentence:<path or hub id>"`` or
     ``"clip:<path or hub id>"``; with ``cache_dir`` it is wrapped in
-    :class:`CachedTextEncoder`.
+    :class:`CachedTextEncoder`. The underlying model is loaded once per process and
+    spec (loading takes seconds; training and evaluation ask for it repeatedly).
     """
+    encoder = _load_backend(spec)
+    return encoder if cache_dir is None else CachedTextEncoder(encoder, cache_dir)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_backend(spec: str) -> TextEncoder:
     kind, _, target = spec.partition(":")
     if kind == "minilm" and not target:
-        encoder: TextEncoder = SentenceTextEncoder()
-    elif kind == "sentence" and target:
-        encoder = SentenceTextEncoder(target)
-    elif kind == "clip" and target:
-        encoder = ClipTextEncoder(target)
-    else:
-        raise ValueError(
-            f"unknown text encoder spec {spec!r}; use 'minilm', 'sentence:<path>' or 'clip:<path>'"
-        )
-    return encoder if cache_dir is None else CachedTextEncoder(encoder, cache_dir)
+        return SentenceTextEncoder()
+    if kind == "sentence" and target:
+        return SentenceTextEncoder(target)
+    if kind == "clip" and target:
+        return ClipTextEncoder(target)
+    raise ValueError(
+        f"unknown text encoder spec {spec!r}; use 'minilm', 'sentence:<path>' or 'clip:<path>'"
+    )
 
 
 def encode_descriptions(

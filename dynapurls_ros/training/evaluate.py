@@ -5,13 +5,18 @@ per-class accuracy, confusion matrix). GZSL: the unseen clips and the seen clips
 training run held out are scored against all classes; seen, unseen and harmonic mean.
 The class texts come from the chosen description source; no label of a test clip is
 used to score it.
+
+Refinement (``evaluate_refinement``): the unseen clips are streamed in a shuffled order
+through a :class:`~dynapurls_ros.refinement.TextRefiner`, each batch predicted with the
+texts as refined so far and then observed, as the live recognizer does; top-1 of those
+online predictions is compared with the encoded texts' top-1 on the same clips.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,7 @@ import torch
 from dynapurls_ros.checkpoint import RunInfo
 from dynapurls_ros.model.dynapurls import DynaPURLS
 from dynapurls_ros.paths import cache_dir
+from dynapurls_ros.refinement import RefinementConfig, TextRefiner
 from dynapurls_ros.text.descriptions import ActionDescription
 from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
 from dynapurls_ros.training.data import ClipSet, class_descriptions, load_clips, split_classes
@@ -34,6 +40,15 @@ from dynapurls_ros.training.metrics import (
 from dynapurls_ros.training.windows import evaluation_windows
 
 
+def stacked_windows(
+    clips: Sequence[np.ndarray], window_length: int
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Evaluation windows of all clips ``(W, 3, T, 25)`` and the clip each belongs to."""
+    windows = [evaluation_windows(clip, window_length) for clip in clips]
+    owner = np.repeat(np.arange(len(clips)), [len(w) for w in windows])
+    return torch.from_numpy(np.concatenate(windows)), owner
+
+
 @torch.inference_mode()
 def clip_logits(
     model: DynaPURLS,
@@ -44,9 +59,7 @@ def clip_logits(
 ) -> np.ndarray:
     """Fused class logits ``(N, K)`` per clip, averaged over its evaluation windows."""
     model.eval()
-    windows = [evaluation_windows(clip, window_length) for clip in clips]
-    owner = np.repeat(np.arange(len(clips)), [len(w) for w in windows])
-    stacked = torch.from_numpy(np.concatenate(windows))
+    stacked, owner = stacked_windows(clips, window_length)
     logits = torch.cat(
         [model(stacked[i : i + batch_size], class_text) for i in range(0, len(stacked), batch_size)]
     ).numpy()
@@ -80,6 +93,21 @@ def prepare(
     return EvalSetup(clipset, seen, unseen, descriptions)
 
 
+def class_text(model: DynaPURLS, setup: EvalSetup) -> torch.Tensor:
+    """``(K, 8, d)`` texts of all classes of ``setup`` in the model's text space."""
+    encoder = make_text_encoder(model.config.text_encoder, cache_dir=cache_dir() / "text")
+    return encode_descriptions(encoder, setup.descriptions)
+
+
+def unseen_test(setup: EvalSetup) -> tuple[list[np.ndarray], np.ndarray]:
+    """The unseen-class clips and their labels as indices into ``setup.unseen``."""
+    labels = setup.clipset.labels
+    mask = np.isin(labels, setup.unseen)
+    clips = [c for c, keep in zip(setup.clipset.clips, mask, strict=True) if keep]
+    remap = {cls: i for i, cls in enumerate(setup.unseen)}
+    return clips, np.array([remap[int(y)] for y in labels[mask]], dtype=np.int64)
+
+
 def evaluate(
     model: DynaPURLS,
     info: RunInfo,
@@ -88,14 +116,11 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics of ``model`` on ``setup``; with ``output_dir``, also ``metrics.json`` and
     ``confusion.png`` there."""
-    encoder = make_text_encoder(model.config.text_encoder, cache_dir=cache_dir() / "text")
-    text = encode_descriptions(encoder, setup.descriptions)
+    text = class_text(model, setup)
     clips, labels, names = setup.clipset.clips, setup.clipset.labels, setup.clipset.class_names
 
     unseen_mask = np.isin(labels, setup.unseen)
-    unseen_clips = [c for c, keep in zip(clips, unseen_mask, strict=True) if keep]
-    remap = {cls: i for i, cls in enumerate(setup.unseen)}
-    unseen_labels = np.array([remap[int(y)] for y in labels[unseen_mask]])
+    unseen_clips, unseen_labels = unseen_test(setup)
     logits = clip_logits(model, unseen_clips, text[setup.unseen], info.window_length)
     matrix = confusion_matrix(logits.argmax(1), unseen_labels, len(setup.unseen))
     unseen_names = [names[c] for c in setup.unseen]
@@ -131,3 +156,95 @@ def evaluate(
         title = f"zero-shot top-1 {result['top1']:.1f}% on {len(unseen_names)} unseen classes"
         save_confusion_png(matrix, unseen_names, out / "confusion.png", title)
     return result
+
+
+@dataclass
+class StreamFeatures:
+    """Slot features of every evaluation window of a test stream (computed once: they
+    do not depend on the refinement); clip c owns windows ``starts[c]`` to
+    ``starts[c] + counts[c]``; clip labels."""
+
+    features: torch.Tensor
+    starts: np.ndarray
+    counts: np.ndarray
+    labels: np.ndarray
+
+
+@torch.inference_mode()
+def stream_features(
+    refiner: TextRefiner,
+    clips: Sequence[np.ndarray],
+    labels: np.ndarray,
+    window_length: int,
+    batch_size: int = 256,
+) -> StreamFeatures:
+    stacked, owner = stacked_windows(clips, window_length)
+    parts = [
+        refiner.features(refiner.model.tokens(stacked[i : i + batch_size]))
+        for i in range(0, len(stacked), batch_size)
+    ]
+    counts = np.bincount(owner, minlength=len(clips))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return StreamFeatures(torch.cat(parts).clone(), starts, counts, labels)
+
+
+def stream_accuracy(
+    refiner: TextRefiner, stream: StreamFeatures, order: np.ndarray, batch_clips: int
+) -> float:
+    """Top-1 of online predictions: clips arrive in ``order``, ``batch_clips`` at a time;
+    each batch is scored with the texts refined so far (a clip's logits are the mean of
+    its windows'), then every window is observed with its clip's probabilities."""
+    correct = 0
+    for first in range(0, len(order), batch_clips):
+        batch = order[first : first + batch_clips]
+        counts = stream.counts[batch]
+        windows = np.concatenate(
+            [np.arange(s, s + n) for s, n in zip(stream.starts[batch], counts, strict=True)]
+        )
+        local = torch.from_numpy(np.repeat(np.arange(len(batch)), counts))
+        features = stream.features[windows]
+        window_logits = refiner.logits(features)
+        sums = torch.zeros(len(batch), window_logits.shape[1]).index_add_(0, local, window_logits)
+        logits = sums / torch.from_numpy(counts)[:, None]
+        correct += int((logits.argmax(1).numpy() == stream.labels[batch]).sum())
+        refiner.observe(features, logits.softmax(dim=1)[local])
+    return 100.0 * correct / len(order)
+
+
+def evaluate_refinement(
+    model: DynaPURLS,
+    info: RunInfo,
+    setup: EvalSetup,
+    config: RefinementConfig,
+    orders: int = 5,
+    stream_batch: int = 1,
+) -> dict[str, Any]:
+    """Top-1 on the unseen classes without and with online refinement, for ``orders``
+    shuffled stream orders (seeds 0..orders-1, also the refiner's seed)."""
+    if orders < 1 or stream_batch < 1:
+        raise ValueError("need at least one stream order and a stream batch of >= 1 clip")
+    model.eval()
+    candidates = model.prepare(class_text(model, setup)[setup.unseen])
+    clips, labels = unseen_test(setup)
+    stream = stream_features(
+        TextRefiner(model, candidates, config), clips, labels, info.window_length
+    )
+    baseline = stream_accuracy(
+        TextRefiner(model, candidates, replace(config, enabled=False)),
+        stream,
+        np.arange(len(labels)),
+        len(labels),
+    )
+    rows = []
+    for seed in range(orders):
+        refiner = TextRefiner(model, candidates, replace(config, enabled=True, seed=seed))
+        order = np.random.default_rng(seed).permutation(len(labels))
+        top1 = stream_accuracy(refiner, stream, order, stream_batch)
+        rows.append({"order": seed, "top1": top1, "delta": top1 - baseline, **refiner.stats()})
+    return {
+        "num_clips": int(len(labels)),
+        "top1_encoded": baseline,
+        "orders": rows,
+        "config": config.to_dict(),
+        "stream_batch": stream_batch,
+    }

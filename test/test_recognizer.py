@@ -1,0 +1,89 @@
+"""The Recognizer API (no ROS) with the shipped default model and real skeletons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.recognizer import Recognizer, validate_vocabulary
+from dynapurls_ros.training.windows import canonical_clip, place
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        ([], "empty"),
+        ("wave", "not one string"),
+        (["wave", "  "], "blank"),
+        (["wave", "Wave "], "duplicates"),
+        (["wave", 3], "not a string"),
+        ([f"action {i}" for i in range(600)], "at most"),
+    ],
+)
+def test_bad_vocabularies_are_rejected_with_a_reason(labels, reason) -> None:
+    with pytest.raises(ValueError, match=reason):
+        validate_vocabulary(labels)
+
+
+def test_vocabulary_entries_are_tidied() -> None:
+    assert validate_vocabulary(["  sit   down ", "wave"]) == ["sit down", "wave"]
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer.from_checkpoint()
+
+
+def _windows(recognizer: Recognizer, dataset: str, count: int) -> tuple[np.ndarray, list[str]]:
+    data = load_dataset(dataset)
+    samples = data.samples[:: len(data.samples) // count][:count]
+    length = recognizer.window_length
+    windows = []
+    for sample in samples:
+        clip = canonical_clip(sample, data.layout, recognizer.frame_rate)
+        windows.append(place(clip, length, (len(clip) - length) // 2))
+    return np.stack(windows), [data.class_names[s.label] for s in samples]
+
+
+def test_predictions_come_from_the_active_vocabulary(recognizer: Recognizer) -> None:
+    windows, _ = _windows(recognizer, "gtu3d", 6)
+    vocabulary = recognizer.set_vocabulary(["wave", "sit down", "walking", "crouching"])
+    assert all(source.startswith(("bank:", "user:", "template")) for source in vocabulary.sources)
+    predictions = recognizer.predict(windows, top_k=3)
+    assert len(predictions) == 6
+    for prediction in predictions:
+        assert prediction.label == prediction.top_labels[0]
+        assert set(prediction.top_labels) <= set(vocabulary.labels)
+        assert list(prediction.top_scores) == sorted(prediction.top_scores, reverse=True)
+        assert 0.0 < prediction.confidence <= 1.0
+
+
+def test_default_model_recognises_its_training_actions(recognizer: Recognizer) -> None:
+    """GTU-3D is part of the default model's training data: most windows must be right."""
+    windows, truth = _windows(recognizer, "gtu3d", 28)
+    recognizer.set_vocabulary(sorted(set(load_dataset("gtu3d").class_names)))
+    labels = [p.label for p in recognizer.predict(windows)]
+    accuracy = np.mean([a == b for a, b in zip(labels, truth, strict=True)])
+    assert accuracy >= 0.6, list(zip(labels, truth, strict=True))
+
+
+def test_vocabulary_swap_is_atomic_and_unknown_labels_get_a_template(recognizer) -> None:
+    windows, _ = _windows(recognizer, "nw_ucla", 2)
+    new = recognizer.encode_vocabulary(["juggle three balls", "sit down"])
+    assert new.sources[0] == "template"
+    assert recognizer.vocabulary is not new  # encoding alone does not switch
+    recognizer.set_vocabulary(new)
+    assert {p.label for p in recognizer.predict(windows)} <= {"juggle three balls", "sit down"}
+
+
+def test_missing_joints_are_filled_and_empty_windows_refused(recognizer: Recognizer) -> None:
+    windows, _ = _windows(recognizer, "nw_ucla", 1)
+    recognizer.set_vocabulary(["wave", "sit down"])
+    holey = windows.copy()
+    holey[0, ::3, 7] = np.nan  # a hand lost every third frame
+    assert recognizer.predict(holey)[0].confidence > 0
+    with pytest.raises(ValueError, match="no valid"):
+        recognizer.predict(np.full_like(windows, np.nan))
+    with pytest.raises(ValueError, match="windows must be"):
+        recognizer.predict(windows[:, :5])

@@ -1,0 +1,135 @@
+"""Training and zero-shot evaluation on real NW-UCLA / GTU-3D files (tiny settings)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from dynapurls_ros.checkpoint import load_checkpoint, save_checkpoint
+from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.training.data import reference_description, split_classes
+from dynapurls_ros.training.evaluate import evaluate, prepare
+from dynapurls_ros.training.train import TrainConfig, train
+from dynapurls_ros.training.windows import evaluation_windows, place
+
+TINY_ENCODER = {"stem_width": 16, "widths": [32, 32], "strides": [1, 2]}
+UNSEEN_8_2 = {"pick up with two hands", "sit down"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    config = TrainConfig(
+        datasets=["nw_ucla"],
+        split="8/2",
+        encoder_epochs=1,
+        align_epochs=1,
+        views=1,
+        encoder=TINY_ENCODER,
+        seed=3,
+    )
+    return train(config, progress=False)
+
+
+def test_training_sees_only_seen_classes(tiny_run) -> None:
+    info = tiny_run.info
+    assert len(info.seen_labels) == 8
+    assert not UNSEEN_8_2 & set(info.seen_labels)
+    dataset = load_dataset("nw_ucla")
+    by_name = {f"nw_ucla/{s.name}": dataset.class_names[s.label] for s in dataset.samples}
+    assert info.heldout, "a share of the seen clips is held out for GZSL"
+    assert all(by_name[name] not in UNSEEN_8_2 for name in info.heldout)
+
+
+def test_checkpoint_round_trip_is_weights_only(tiny_run, tmp_path) -> None:
+    path = save_checkpoint(tmp_path / "model.pt", tiny_run.model, tiny_run.info)
+    raw = torch.load(path, weights_only=True)
+    assert raw["run"]["seen_labels"] == tiny_run.info.seen_labels
+    assert raw["config"]["text_encoder"] == "minilm"
+    model, info = load_checkpoint(path)
+    x = torch.randn(2, 3, info.window_length, 25)
+    text = torch.randn(3, 8, 384)
+    with torch.inference_mode():
+        assert torch.allclose(model(x, text), tiny_run.model(x, text), atol=1e-5)
+
+
+def test_corrupt_checkpoint_names_the_file(tmp_path) -> None:
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="broken.pt"):
+        load_checkpoint(bad)
+
+
+def test_zero_shot_evaluation_reports_unseen_metrics(tiny_run, tmp_path) -> None:
+    setup = prepare(tiny_run.info, ["nw_ucla"], "8/2", "bank")
+    result = evaluate(tiny_run.model, tiny_run.info, setup, tmp_path)
+    dataset = load_dataset("nw_ucla")
+    expected = sum(dataset.class_names[s.label] in UNSEEN_8_2 for s in dataset.samples)
+    assert set(result["classes"]) == UNSEEN_8_2
+    assert result["num_clips"] == expected
+    assert 0.0 <= result["top1"] <= 100.0 and result["top5"] == 100.0  # two candidates
+    assert set(result["gzsl"]) == {"seen", "unseen", "harmonic"}
+    assert json.loads((tmp_path / "metrics.json").read_text())["top1"] == result["top1"]
+    assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_random_splits_are_reproducible_from_their_name() -> None:
+    seen, unseen = split_classes("nw_ucla", "random5-3", 10)
+    assert (seen, unseen) == split_classes("nw_ucla", "random5-3", 10)
+    assert len(unseen) == 5 and sorted(seen + unseen) == list(range(10))
+    assert unseen != split_classes("nw_ucla", "random5-4", 10)[1]
+    with pytest.raises(ValueError, match="unseen"):
+        split_classes("nw_ucla", "random10-0", 10)
+
+
+def test_reference_descriptions_are_the_authors_eight_texts() -> None:
+    desc = reference_description("nw_ucla", "throw")
+    assert len(desc.texts) == 8 and all(desc.texts)
+    with pytest.raises(ValueError, match="no NW-UCLA entry"):
+        reference_description("nw_ucla", "juggle")
+    with pytest.raises(ValueError, match="no sheet"):
+        reference_description("gtu3d", "walking")
+
+
+def test_windows_hold_the_edge_poses_of_short_clips() -> None:
+    clip = np.arange(10 * 25 * 3, dtype=np.float32).reshape(10, 25, 3)
+    window = place(clip, 16, -3)
+    assert np.array_equal(window[:4], np.repeat(clip[:1], 4, axis=0))
+    assert np.array_equal(window[3:13], clip)
+    assert np.array_equal(window[13:], np.repeat(clip[-1:], 3, axis=0))
+    gtu = load_dataset("gtu3d").samples[0].joints
+    assert evaluation_windows(gtu, 16).shape[1:] == (3, 16, 25)
+    assert evaluation_windows(gtu[:5], 16).shape == (1, 3, 16, 25)
+
+
+def test_cli_trains_and_evaluates_users_own_recordings(tmp_path) -> None:
+    """The generic format: a folder of .npy (frames x joints x 3) plus file,label CSV."""
+    gtu = load_dataset("gtu3d", mirror=False)
+    rows = ["file,label"]
+    for i, sample in enumerate(gtu.samples[::40][:12]):
+        name = f"rec{i}.npy"
+        np.save(tmp_path / name, np.asarray(sample.joints))
+        rows.append(f"{name},{gtu.class_names[sample.label]}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    labels = sorted({row.split(",", 1)[1] for row in rows[1:]})
+    checkpoint = tmp_path / "own.pt"
+    common = ["--npy-folder", str(tmp_path), "--layout", "ntu25"]
+    run = [sys.executable, "-m", "dynapurls_ros"]
+    subprocess.run(
+        [*run, "train", *common, "-o", str(checkpoint), "--encoder-epochs", "1",
+         "--align-epochs", "1", "--views", "1", "--batch-size", "4"],
+        check=True, timeout=300,
+    )  # fmt: skip
+    out = subprocess.run(
+        [*run, "evaluate", *common, "--checkpoint", str(checkpoint), "--output-dir",
+         str(tmp_path / "eval"), "--vocabulary", *labels, "unrelated action"],
+        check=True, timeout=300, capture_output=True, text=True,
+    )  # fmt: skip
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["num_clips"] == 12
+    assert metrics["classes"] == [*labels, "unrelated action"]
+    assert "top1" in out.stdout
