@@ -10,7 +10,10 @@ frozen encoder (stage 2) and is evaluated:
 - ``global+parts``: + body-part descriptions;
 - ``full``: + temporal-phase descriptions (the DynaPURLS model);
 - ``full-reference``: the full model with the paper authors' descriptions
-  (``$DYNAPURLS_DATA/reference``; NW-UCLA only).
+  (``$DYNAPURLS_DATA/reference``; NW-UCLA only);
+- ``full-labels`` / ``full-template``: the full model with label names only / with the
+  template fallback's descriptions (the description benchmark: labels, template, bank,
+  reference on the same encoders and seeds).
 
 Jobs can be split over processes (``--shard 0/2`` and ``--shard 1/2``); each appends
 JSON lines to ``--results``, and ``--summary`` prints mean ± std per split and variant.
@@ -46,7 +49,10 @@ VARIANTS = {
     "global+parts": ((1.0, 1.0, 0.0), "bank"),
     "full": ((1.0, 1.0, 1.0), "bank"),
     "full-reference": ((1.0, 1.0, 1.0), "reference"),
+    "full-labels": ((1.0, 1.0, 1.0), "labels"),
+    "full-template": ((1.0, 1.0, 1.0), "template"),
 }
+DEFAULT_VARIANTS = ["global", "global+parts", "full", "full-reference"]
 
 
 def jobs(args: argparse.Namespace) -> list[tuple[str, str, int]]:
@@ -133,7 +139,7 @@ def main() -> int:
     parser.add_argument("--splits", nargs="*", default=["8/2", "5/5"])
     parser.add_argument("--random-splits", type=int, default=0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=list(VARIANTS))
     parser.add_argument("--encoder-epochs", type=int, default=10)
     parser.add_argument("--align-epochs", type=int, default=8)
     parser.add_argument("--views", type=int, default=4)

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy
 
 PYTHON_INCLUDE = re.compile(r"/opt/python/cp\d+-cp\d+/include/python3\.\d+")
-NUMPY_INCLUDE = re.compile(r"/opt/python/cp\d+-cp\d+/lib/python3\.\d+/site-packages/numpy/_core/include")
+NUMPY_INCLUDE = re.compile(
+    r"/opt/python/cp\d+-cp\d+/lib/python3\.\d+/site-packages/numpy/_core/include"
+)
 
 
 def main(prefix: str) -> int:
