@@ -1,0 +1,70 @@
+"""End to end with the shipped model: replayed real recordings -> node -> right labels.
+
+The stand-in tracker (`replay`) publishes 20 real GTU-3D recordings (at least two
+seconds long, so that a whole window fits inside each) as SkeletonArray messages, three
+times faster than real time (stamps keep the real 30 Hz spacing), with a pause between
+them longer than the person timeout (each recording is a fresh track); the
+node, started as a separate process with the default checkpoint and the GTU-3D class
+names as its vocabulary, must give the replayed action as the majority label of at least
+80% of the sequences.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+from test_node_ros import Session
+
+from dynapurls_ros.datasets import load_dataset
+
+pytestmark = pytest.mark.ros
+
+SEQUENCES = 20
+
+
+def test_replayed_recordings_get_their_labels(ros_env, tmp_path) -> None:
+    gtu = load_dataset("gtu3d")
+    vocabulary = list(gtu.class_names)
+    long_enough = [s for s in gtu.samples if len(s.joints) >= 64]
+    rng = np.random.default_rng(3)
+    files = []
+    for i, index in enumerate(rng.choice(len(long_enough), SEQUENCES, replace=False)):
+        sample = long_enough[index]
+        folder = tmp_path / f"seq{i:02d}"
+        folder.mkdir()
+        files.append(folder / f"{gtu.class_names[sample.label]}.npy")
+        np.save(files[-1], np.asarray(sample.joints))
+    session = Session(
+        ros_env, tmp_path, vocabulary=vocabulary, window_stride=12, adaptation_enabled=False
+    )
+    try:
+        session.wait_for_vocabulary(vocabulary)
+        replay = subprocess.run(
+            [sys.executable, "-m", "dynapurls_ros.ros.replay", "--npy", *map(str, files),
+             "--layout", "ntu25", "--rate", "3", "--pause", "1.5"],
+            env=ros_env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert replay.returncode == 0, replay.stderr
+        session.client.spin_for(3.0)  # the last windows' labels
+        sequences = [json.loads(line) for line in replay.stdout.splitlines()]
+        assert len(sequences) == SEQUENCES
+        right = []
+        for seq in sequences:
+            stamps = range(seq["first_stamp_ns"], seq["last_stamp_ns"] + 1)
+            votes = Counter(
+                m.label
+                for m in session.labels
+                if m.header.stamp.sec * 10**9 + m.header.stamp.nanosec in stamps
+            )
+            assert votes, f"no label for {seq['sequence']}"
+            right.append(votes.most_common(1)[0][0] == seq["label"])
+        assert sum(right) >= 0.8 * SEQUENCES, f"{sum(right)}/{SEQUENCES} right:\n" + "\n".join(
+            f"{s['label']}: {ok}" for s, ok in zip(sequences, right, strict=True)
+        )
+    finally:
+        session.close()
