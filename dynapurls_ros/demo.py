@@ -52,6 +52,8 @@ def run_demo(args: argparse.Namespace) -> int:
     env.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))
     os.environ.update(env)
     import rclpy
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import String
 
     from dynapurls_ros.msg import ActionLabel
 
@@ -80,6 +82,16 @@ def run_demo(args: argparse.Namespace) -> int:
             )
 
         listener.create_subscription(ActionLabel, "/action_labels", on_label, 50)
+        # Replay only once the node has loaded its model and encoded the vocabulary.
+        ready: list[String] = []
+        latched = QoSProfile(
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+        listener.create_subscription(String, "/action_recognizer/vocabulary", ready.append, latched)
+        while not ready and node.poll() is None:
+            rclpy.spin_once(listener, timeout_sec=0.1)
         replay = subprocess.Popen(
             [sys.executable, "-m", "dynapurls_ros.ros.replay", *replay_args, "--wait", "60"],
             env=env,
