@@ -10,8 +10,12 @@ feeds it:
 - one ``dynapurls_ros/msg/SkeletonArray`` at 30 Hz on ``/skeletons`` carrying P tracked
   people (default P = 1, 4, 8, one fresh node per P), with real motion from GTU-3D
   sequences (``load_dataset("gtu3d")``; the procedural ``synthetic`` motions where the
-  data is missing), each person looping through their own sequences without pause;
-- every message stamped with the wall-clock time just before it is published.
+  data is missing), each person looping through their own sequences without pause. All
+  P enter together, so their windows fall due on the same timer tick and go through the
+  model as one batch of P: the worst case of a crowd;
+- every message stamped with the wall-clock time just before it is published;
+- the node at its defaults (the checkpoint's window, a quarter-window stride, online
+  adaptation on unless ``--no-adaptation``), the vocabulary the motion's class names.
 
 The node stamps each ``ActionLabel`` with its window's last frame, so for every label
 ``latency = wall time at receipt - header stamp``: the time from the skeleton message
@@ -28,7 +32,8 @@ the node's inference time as it reports it; and the node's CPU (% of one core) a
 resident memory, read from ``/proc/<pid>`` every ``--sample-period`` seconds, with RSS
 at the start and end of the measured phase and its least-squares slope in MB/min.
 ``--soak SECONDS`` runs one long P = 4 run and prints the RSS samples, to show
-whether memory stays flat.
+whether memory stays flat. A node that exits mid-run ends the benchmark with the end of
+its log.
 
 Every process this script starts with ROS (the node, and itself) uses localhost-only
 discovery and a random ``ROS_DOMAIN_ID`` per run, set here whatever the caller's
@@ -54,6 +59,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,12 +153,13 @@ def read_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def read_rss_mb(pid: int) -> float:
-    """VmRSS of ``pid`` in MB (the kernel reports kB)."""
+def read_rss_mb(pid: int) -> float | None:
+    """VmRSS of ``pid`` in MB (the kernel reports kB); None once it exited (a zombie
+    has no memory line)."""
     for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024.0
-    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
+    return None
 
 
 class ProcessSampler(threading.Thread):
@@ -170,15 +177,14 @@ class ProcessSampler(threading.Thread):
         try:
             last_cpu = read_cpu_seconds(self.pid)
             while not self._done.wait(self.period):
-                now, cpu = time.monotonic(), read_cpu_seconds(self.pid)
+                now, cpu, rss = time.monotonic(), read_cpu_seconds(self.pid), read_rss_mb(self.pid)
+                if rss is None:
+                    return  # the node exited; the run reports why
                 percent = 100.0 * (cpu - last_cpu) / (now - last_time)
-                sample = Sample(
-                    now - start, percent, read_rss_mb(self.pid), self.measuring.is_set()
-                )
-                self.samples.append(sample)
+                self.samples.append(Sample(now - start, percent, rss, self.measuring.is_set()))
                 last_time, last_cpu = now, cpu
-        except (FileNotFoundError, ProcessLookupError):
-            pass  # the node exited; the run reports why
+        except FileNotFoundError:
+            pass  # the node exited and was reaped
 
     def stop(self) -> None:
         self._done.set()
@@ -284,7 +290,7 @@ class Harness:
         self.diagnostics = Diagnostics()
         self.labels: list[tuple[int, int]] = []  # (header stamp, receipt time), ns
         self.published = 0
-        self.measured_published = 0
+        self.stop_publishing = threading.Event()
         self.measure_from_ns: int | None = None
         self.publish_window: tuple[float, float] = (0.0, 0.0)  # monotonic start, end
 
@@ -324,9 +330,8 @@ class Harness:
 
         period = 1.0 / PUBLISH_HZ
         start = time.monotonic()
-        self.publish_window = (start, start)
         k = 0
-        while time.monotonic() < start + warmup + seconds:
+        while time.monotonic() < start + warmup + seconds and not self.stop_publishing.is_set():
             people = next(ticks)
             layout = people[0][1].layout
             message = skeleton_array_msg(
@@ -340,8 +345,6 @@ class Harness:
             if self.measure_from_ns is None and time.monotonic() >= start + warmup:
                 self.measure_from_ns = stamp
                 measuring.set()
-            if self.measure_from_ns is not None:
-                self.measured_published += 1
             k = max(k + 1, math.ceil((time.monotonic() - start) / period))
         measuring.clear()
         self.publish_window = (start, time.monotonic())
@@ -405,12 +408,15 @@ def measure(
         "adaptation_enabled": "true" if args.adaptation else "false",
         "diagnostics_period": str(DIAGNOSTICS_PERIOD_S),
     }
-    node = NodeProcess(parameters, env, work / "node.log")
-    sampler = ProcessSampler(node.pid, args.sample_period)
-    sampler.start()
-    harness = Harness(domain_id)
-    load_before = os.getloadavg()[0]
-    try:
+    with ExitStack() as cleanup:  # each step runs even when an earlier one fails
+        node = NodeProcess(parameters, env, work / "node.log")
+        cleanup.callback(node.stop)
+        sampler = ProcessSampler(node.pid, args.sample_period)
+        sampler.start()
+        cleanup.callback(sampler.stop)
+        harness = Harness(domain_id)
+        cleanup.callback(harness.close)
+        load_before = os.getloadavg()[0]
         started = time.monotonic()
         ready = harness.spin_until(
             lambda: (
@@ -434,7 +440,16 @@ def measure(
             args=(stream(clips, people), args.warmup, args.duration, sampler.measuring),
         )
         publisher.start()
-        harness.spin_until(lambda: not publisher.is_alive(), args.warmup + args.duration + 60)
+        harness.spin_until(
+            lambda: not publisher.is_alive(), args.warmup + args.duration + 60, alive=node.running
+        )
+        if not node.running():
+            harness.stop_publishing.set()
+            publisher.join()
+            raise SystemExit(
+                f"P={people}: the node exited (status {node.process.returncode}) while "
+                f"measuring; the end of its log:\n{node.log_tail()}"
+            )
         publisher.join()
         ended_ns = time.time_ns()
         # Late labels, then a diagnostics report issued after the last message arrived.
@@ -443,10 +458,7 @@ def measure(
             10.0 * DIAGNOSTICS_PERIOD_S,
         )
         load_after = os.getloadavg()[0]
-    finally:
-        sampler.stop()
-        harness.close()
-        exit_code = node.stop()
+    exit_code = node.process.returncode
 
     begin, end = harness.publish_window
     measure_from = harness.measure_from_ns or ended_ns
@@ -539,6 +551,7 @@ def print_rss_samples(result: dict[str, Any], rows: int = 20) -> None:
     samples = [s for s in result["samples"] if s["measured"]]
     step = max(1, math.ceil(len(samples) / rows))
     shown = samples[::step] + ([samples[-1]] if (len(samples) - 1) % step else [])
+    print("node RSS and CPU (% of one core); t: seconds since the node was started")
     print(f"{'t s':>7} {'RSS MB':>8} {'cpu %':>6}")
     for s in shown:
         print(f"{s['t']:>7.0f} {s['rss_mb']:>8.1f} {s['cpu_percent']:>6.0f}")

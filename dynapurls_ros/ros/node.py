@@ -60,6 +60,7 @@ STARTUP_ERRORS = (
     ValueError,
 )
 ADAPTER_ERROR = "adapter_error"
+INFERENCE_ERROR = "inference_errors"
 
 
 class VocabularyWorker:
@@ -291,6 +292,13 @@ class ActionRecognizerNode(Node):
             )
         except ValueError:
             predictions = self._predict_one_by_one(windows, settings.top_k)
+        except Exception as error:  # a fault in the model path must not stop the node
+            self._stats.count(INFERENCE_ERROR)
+            self.get_logger().error(
+                f"inference failed, {len(windows)} windows skipped: {error!r}",
+                throttle_duration_sec=5.0,
+            )
+            return
         self._stats.latency(time.perf_counter() - start)
         self._stats.count("inferences")
         for window, prediction in zip(windows, predictions, strict=True):
