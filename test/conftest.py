@@ -20,6 +20,8 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))
 os.environ.setdefault("AMENT_PREFIX_PATH", sys.prefix)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Text-feature caches of test runs stay in the checkout's ignored .cache/ folder.
+os.environ.setdefault("DYNAPURLS_CACHE", str(REPO_ROOT / ".cache"))
 
 
 @pytest.fixture
