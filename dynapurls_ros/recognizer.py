@@ -158,7 +158,9 @@ class Recognizer:
         encoder = self.text_encoder
         with self._encode_lock:  # one text model, possibly called from several threads
             text = encode_descriptions(encoder, [r.description for r in resolved])
-        with torch.inference_mode():
+        # no_grad, not inference_mode: online refinement later computes gradients
+        # through expressions that use these texts as constants.
+        with torch.no_grad():
             candidates = self.model.prepare(text)
         sources = tuple(r.source for r in resolved)
         return Vocabulary(tuple(clean_labels), text, candidates, sources)
