@@ -55,12 +55,14 @@ class RefinementConfig:
 
     ``bank_size`` = entries kept per class (0: no memory, every update trains on the
     observed batch's pseudo-labels, ungated: the ablation of the bank). ``threshold``:
-    top probability a window needs to enter the bank; ``max_entropy``: optional bound on
-    its normalised prediction entropy (0..1). ``balance``: per-class capacity and a
-    class-averaged loss (off: one shared pool of the same total size, least confident
-    replaced, plain mean). ``candidates``: classes whose features an entry keeps (its
-    most probable ones; the others enter the softmax as constants), bounding memory for
-    large vocabularies. ``max_entries``: bank capacity over all classes.
+    top probability a window must exceed to enter the bank; ``max_entropy``: optional
+    bound on its normalised prediction entropy (0..1). ``balance``: per-class capacity
+    and a class-averaged loss (off: one shared pool of the same total size, least
+    confident replaced, plain mean). ``memory_mb``: ceiling on the bank's features; an
+    entry holds ``K x 8 x d`` floats, so a large vocabulary gets fewer entries per class.
+    ``update_batch``: bank slots one update trains on, a contiguous window that moves
+    on by that much each update (cyclic mini-batches: the cost of an update does not
+    grow with the bank, and nothing is random, so the same stream gives the same texts).
     """
 
     enabled: bool = False
@@ -68,18 +70,16 @@ class RefinementConfig:
     threshold: float = 0.1
     max_entropy: float | None = None
     balance: bool = True
-    lr: float = 1e-2
+    lr: float = 1e-3
     weight_decay: float = 1e-3
     steps: int = 1
     max_updates: int = 2000
-    update_batch: int = 64
-    candidates: int = 8
-    max_entries: int = 1024
+    memory_mb: float = 64.0
+    update_batch: int = 16
     min_bank_entropy: float = 0.3
     max_entropy_drop: float = 0.25
     guard_decay: float = 0.98
     guard_warmup: int = 20
-    seed: int = 0
 
     def __post_init__(self) -> None:
         checks = [
@@ -93,9 +93,8 @@ class RefinementConfig:
             (0.0 <= self.weight_decay <= 1.0, "weight_decay must be in [0, 1]"),
             (1 <= self.steps <= 10, "steps must be in [1, 10]"),
             (1 <= self.max_updates <= 1_000_000, "max_updates must be in [1, 1e6]"),
+            (0.0 < self.memory_mb <= 4096.0, "memory_mb must be in (0, 4096]"),
             (1 <= self.update_batch <= 4096, "update_batch must be in [1, 4096]"),
-            (1 <= self.candidates <= 512, "candidates must be in [1, 512]"),
-            (1 <= self.max_entries <= 65536, "max_entries must be in [1, 65536]"),
             (0.0 <= self.min_bank_entropy <= 1.0, "min_bank_entropy must be in [0, 1]"),
             (0.0 <= self.max_entropy_drop <= 1.0, "max_entropy_drop must be in [0, 1]"),
             (0.0 <= self.guard_decay < 1.0, "guard_decay must be in [0, 1)"),
@@ -117,12 +116,16 @@ class RefinementConfig:
         return cls(**data)
 
 
-def normalized_entropy(p: torch.Tensor) -> float:
-    """Entropy of a histogram or distribution, divided by log(len): 0 = one class, 1 = uniform."""
-    if len(p) < 2:
+def normalized_entropy(histogram: torch.Tensor | list[float]) -> float:
+    """Entropy of a histogram divided by log(len): 0 = one class, 1 = uniform (also for
+    an empty one). Plain Python: histograms here are short, and a handful of tiny torch
+    ops per window would cost more than the arithmetic."""
+    values = histogram.tolist() if isinstance(histogram, torch.Tensor) else histogram
+    total = sum(values)
+    if len(values) < 2 or total <= 0:
         return 1.0
-    p = p.double() / p.sum().clamp_min(1e-12)
-    return float(-(p * p.clamp_min(1e-12).log()).sum() / math.log(len(p)))
+    entropy = -sum(v / total * math.log(v / total) for v in values if v > 0)
+    return entropy / math.log(len(values))
 
 
 @torch.no_grad()
@@ -140,52 +143,37 @@ def slot_features(model: DynaPURLS, tokens: torch.Tensor, candidates: Candidates
     return torch.cat([local, global_vec[:, None, None, :].expand(shape)], dim=2)
 
 
-@dataclass
-class Entries:
-    """Pseudo-labelled observations in the form the loss needs.
-
-    ``features`` ``(n, M, 8, d)`` of the ``M`` classes in ``candidates`` ``(n, M)``;
-    ``logits`` ``(n, K)`` at observation time (constants for the other classes);
-    ``labels`` ``(n,)`` the pseudo-labels.
-    """
-
-    features: torch.Tensor
-    candidates: torch.Tensor
-    logits: torch.Tensor
-    labels: torch.Tensor
-
-
 class MemoryBank:
-    """Gated, class-balanced store of pseudo-labelled entries (fixed-size tensors).
+    """Gated, class-balanced store of pseudo-labelled windows in fixed-size tensors.
 
     Balanced: at most ``per_class`` entries of a class; a full class replaces its least
-    confident entry when a more confident one arrives; when the whole bank is full, a
-    class below its share takes the place of the least confident entry of the largest
-    class. Unbalanced: one pool, the least confident entry overall is replaced. Memory
-    is fixed at construction: ``capacity`` entries of ``M x 8 x d`` float16 features
-    plus ``K`` logits.
+    confident entry when a more confident one arrives; when the whole bank is full
+    (``capacity`` below ``K * per_class``), a class with fewer entries than the largest
+    class takes the place of that class's least confident entry. Unbalanced: one pool,
+    the least confident entry overall is replaced.
+
+    Features are stored class-major, ``(K, 8, capacity, d)``: for each candidate class
+    and slot, the entries' vectors form one contiguous matrix, so the loss and its
+    gradient over the whole bank are two batched matrix products with small outputs
+    (no per-update copies of the bank).
     """
 
     def __init__(
         self,
-        num_classes: int,
-        feature_shape: tuple[int, int, int],
+        shape: tuple[int, int, int],
         per_class: int,
-        max_entries: int,
+        capacity: int,
         balance: bool,
         threshold: float,
         max_entropy: float | None,
     ) -> None:
-        self.num_classes = num_classes
+        self.num_classes, slots, dim = shape
         self.per_class = per_class
-        self.capacity = max(1, min(max_entries, per_class * num_classes))
+        self.capacity = max(1, min(capacity, per_class * self.num_classes))
         self.balance = balance
         self.threshold = threshold
         self.max_entropy = max_entropy
-        m = feature_shape[0]
-        self.features = torch.zeros(self.capacity, *feature_shape, dtype=torch.float16)
-        self.candidates = torch.zeros(self.capacity, m, dtype=torch.long)
-        self.logits = torch.zeros(self.capacity, num_classes)
+        self.features = torch.zeros(self.num_classes, slots, self.capacity, dim)
         self.labels = torch.zeros(self.capacity, dtype=torch.long)
         self.confidence = torch.zeros(self.capacity)
         self.used = torch.zeros(self.capacity, dtype=torch.bool)
@@ -196,8 +184,8 @@ class MemoryBank:
     @property
     def nbytes(self) -> int:
         """Memory held by the bank (fixed by its capacity, whatever it contains)."""
-        tensors = (self.features, self.candidates, self.logits, self.labels, self.confidence)
-        return sum(t.numel() * t.element_size() for t in (*tensors, self.used))
+        tensors = (self.features, self.labels, self.confidence, self.used)
+        return sum(t.numel() * t.element_size() for t in tensors)
 
     def class_counts(self) -> torch.Tensor:
         return torch.bincount(self.labels[self.used], minlength=self.num_classes)
@@ -223,52 +211,56 @@ class MemoryBank:
         elif free.any():
             return int(free.nonzero()[0])
         elif self.balance:
-            largest = int(self.class_counts().argmax())
-            victim = self._least_confident(self.used & (self.labels == largest))
+            counts = self.class_counts()
+            largest = int(counts.argmax())
+            if counts[largest] > counts[label] + 1:  # rebalance, whatever the confidence
+                return self._least_confident(self.used & (self.labels == largest))
+            victim = self._least_confident(members if members.any() else self.used)
         else:
             victim = self._least_confident(self.used)
         return victim if confidence > float(self.confidence[victim]) else None
 
-    def offer(self, entries: Entries, confidence: torch.Tensor, entropy: torch.Tensor) -> int:
-        """Store the entries that pass the gates (``confidence`` = top probability,
-        ``entropy`` normalised, both ``(n,)``); returns how many were stored."""
+    def offer(
+        self,
+        features: torch.Tensor,
+        labels: torch.Tensor,
+        confidence: torch.Tensor,
+        entropy: torch.Tensor,
+    ) -> int:
+        """Store the windows that pass the gates: ``features`` ``(n, K, 8, d)``, their
+        pseudo-``labels``, top probability and normalised entropy ``(n,)``. Returns how
+        many were stored."""
         stored = 0
-        for i, (conf, ent) in enumerate(zip(confidence.tolist(), entropy.tolist(), strict=True)):
+        rows = zip(labels.tolist(), confidence.tolist(), entropy.tolist(), strict=True)
+        for i, (label, conf, ent) in enumerate(rows):
             if not self.admits(conf, ent):
                 continue
-            slot = self._slot_for(int(entries.labels[i]), conf)
+            slot = self._slot_for(label, conf)
             if slot is None:
                 continue
-            self.features[slot] = entries.features[i]
-            self.candidates[slot] = entries.candidates[i]
-            self.logits[slot] = entries.logits[i]
-            self.labels[slot] = entries.labels[i]
+            self.features[:, :, slot] = features[i]
+            self.labels[slot] = label
             self.confidence[slot] = conf
             self.used[slot] = True
             stored += 1
         return stored
 
-    def sample(self, count: int, generator: torch.Generator) -> Entries:
-        """Up to ``count`` stored entries (class-balanced draw when balanced)."""
-        index = self.used.nonzero().squeeze(1)
-        if len(index) > count:
-            if self.balance:
-                weights = 1.0 / self.class_counts()[self.labels[index]].double()
-            else:
-                weights = torch.ones(len(index), dtype=torch.double)
-            index = index[torch.multinomial(weights, count, generator=generator)]
-        return Entries(
-            self.features[index].float(),
-            self.candidates[index],
-            self.logits[index],
-            self.labels[index],
-        )
+    def batch(self, start: int, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Slots ``start .. start + size`` (a view, no copy): features ``(K, 8, n, d)``,
+        labels and loss weights ``(n,)``. Weights are class-averaged over the whole bank
+        when balanced (so every class counts alike in expectation), else uniform; 0 for
+        empty slots; they sum to 1 over the batch."""
+        window = slice(start, min(start + size, self.capacity))
+        used = self.used[window]
+        labels = self.labels[window]
+        counts = self.class_counts()[labels].clamp_min(1) if self.balance else 1
+        weights = used / counts
+        weights = weights / weights.sum().clamp_min(1e-12)
+        return self.features[:, :, window], labels, weights
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {
             "features": self.features.clone(),
-            "candidates": self.candidates.clone(),
-            "logits": self.logits.clone(),
             "labels": self.labels.clone(),
             "confidence": self.confidence.clone(),
             "used": self.used.clone(),
@@ -295,19 +287,17 @@ class CollapseGuard:
 
     def __init__(self, num_classes: int, decay: float, max_drop: float, warmup: int) -> None:
         self.decay, self.max_drop, self.warmup = decay, max_drop, warmup
-        self.refined = torch.zeros(num_classes, dtype=torch.float64)
-        self.encoded = torch.zeros(num_classes, dtype=torch.float64)
+        self.refined = [0.0] * num_classes
+        self.encoded = [0.0] * num_classes
         self.seen = 0
 
-    def record(self, refined: torch.Tensor, encoded: torch.Tensor) -> None:
-        """Argmax classes ``(n,)`` of the same windows under both texts."""
-        n = len(refined)
-        # n sequential EMA steps at once: older windows of the batch decay more
-        weights = (1 - self.decay) * self.decay ** torch.arange(n - 1, -1, -1, dtype=torch.float64)
-        k = len(self.refined)
+    def record(self, refined: list[int], encoded: list[int]) -> None:
+        """Argmax classes of the same windows under both texts."""
         for hist, classes in ((self.refined, refined), (self.encoded, encoded)):
-            hist.mul_(self.decay**n).add_(torch.bincount(classes, weights, minlength=k))
-        self.seen += n
+            for c in classes:
+                hist[:] = [v * self.decay for v in hist]
+                hist[c] += 1 - self.decay
+        self.seen += len(refined)
 
     def collapsed(self) -> bool:
         if self.seen < max(1, self.warmup):
@@ -317,14 +307,16 @@ class CollapseGuard:
 
     def restart(self) -> None:
         """After an undo the refined texts equal the encoded ones: share their history."""
-        self.refined.copy_(self.encoded)
+        self.refined[:] = self.encoded
 
     def state_dict(self) -> dict[str, Any]:
-        return {"refined": self.refined.clone(), "encoded": self.encoded.clone(), "seen": self.seen}
+        return {"refined": list(self.refined), "encoded": list(self.encoded), "seen": self.seen}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.refined.copy_(state["refined"])
-        self.encoded.copy_(state["encoded"])
+        if len(state["refined"]) != len(self.refined):
+            raise ValueError("adaptation state: guard histograms of another vocabulary size")
+        self.refined[:] = [float(v) for v in state["refined"]]
+        self.encoded[:] = [float(v) for v in state["encoded"]]
         self.seen = int(state["seen"])
 
 
@@ -346,19 +338,18 @@ class TextRefiner:
         self.base = candidates
         k, slots, dim = candidates.text.shape
         self.num_classes = k
-        self.keep = min(config.candidates, k)
         with torch.no_grad():
             self._slot_scale = (model.temperature() * model.slot_weights).detach().clone()
         self.scale = torch.zeros(k, slots, dim, requires_grad=True)  # scale - 1
         self.shift = torch.zeros(k, slots, dim, requires_grad=True)
         self._optimizer = torch.optim.AdamW(
-            [self.scale, self.shift], lr=config.lr, weight_decay=config.weight_decay
+            [self.scale, self.shift], lr=config.lr, weight_decay=config.weight_decay, fused=True
         )
+        entry_bytes = k * slots * dim * 4
         self.bank = MemoryBank(
-            k,
-            (self.keep, slots, dim),
+            (k, slots, dim),
             config.bank_size,
-            config.max_entries,
+            int(config.memory_mb * 2**20) // entry_bytes,
             config.balance,
             config.threshold,
             config.max_entropy,
@@ -366,9 +357,9 @@ class TextRefiner:
         self.guard = CollapseGuard(
             k, config.guard_decay, config.max_entropy_drop, config.guard_warmup
         )
-        self._generator = torch.Generator().manual_seed(config.seed)
         self._lock = threading.RLock()
         self.updates = 0  # accepted updates since the last reset
+        self._cursor = 0  # first bank slot of the next update's batch
         self.collapses = 0  # undos by the collapse guard
         self.blocked = 0  # updates skipped because the bank was too concentrated
         self._candidates = candidates
@@ -406,41 +397,61 @@ class TextRefiner:
 
     # --- learning -----------------------------------------------------------------------
 
-    def _entries(self, features: torch.Tensor, probs: torch.Tensor) -> Entries:
-        """The observed windows as loss entries, pseudo-labelled by their argmax."""
-        candidates = probs.topk(self.keep, dim=1).indices
-        kept = features.gather(1, candidates[:, :, None, None].expand(-1, -1, *features.shape[2:]))
-        return Entries(kept, candidates, self.logits(features), probs.argmax(dim=1))
+    def _text_gradient(
+        self, features: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
+        """Gradient of the weighted cross-entropy of pseudo-labelled windows with respect
+        to the current refined unit texts, ``(K, 8, d)``.
 
-    def _loss(self, entries: Entries) -> torch.Tensor:
-        text = self._refined_text()[entries.candidates]  # (n, M, 8, d)
-        logits = entries.logits.scatter(1, entries.candidates, self._fuse(entries.features, text))
-        loss = F.cross_entropy(logits, entries.labels, reduction="none")
-        if not self.config.balance:
-            return loss.mean()
-        counts = torch.bincount(entries.labels, minlength=self.num_classes)
-        weights = 1.0 / counts[entries.labels].float()
-        return (loss * weights).sum() / weights.sum()
+        ``features``: class-major ``(K, 8, n, d)``; ``labels`` and ``weights`` ``(n,)``.
+        Written out (softmax minus one-hot, spread back over the features) so that the
+        large per-window tensors only enter two batched matrix products; autograd then
+        carries the small ``(K, 8, d)`` result through the scale and shift.
+        """
+        k, slots, n, dim = features.shape
+        text = self._candidates.text
+        matrices = features.reshape(k * slots, n, dim)
+        # (1 x d) @ (d x n) per class/slot: measured faster than (n x d) @ (d x 1) here
+        scores = torch.bmm(text.reshape(k * slots, 1, dim), matrices.transpose(1, 2))
+        scores = scores.view(k, slots, n)
+        logits = (scores * self._slot_scale[:, None]).sum(dim=1).T  # (n, K)
+        dlogits = logits.softmax(dim=1)
+        dlogits[torch.arange(n), labels] -= 1.0
+        coef = (dlogits * weights[:, None]).T[:, None, :] * self._slot_scale[:, None]
+        grad = torch.bmm(coef.reshape(k * slots, 1, n), matrices)
+        return grad.view(k, slots, dim)
 
     def _learning_rate(self) -> float:
         progress = self.updates / self.config.max_updates
         return self.config.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
-    def _step(self, entries: Entries) -> None:
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The next window of bank slots holding at least one entry (cyclic)."""
+        size = min(self.config.update_batch, self.bank.capacity)
+        for _ in range(-(-self.bank.capacity // size)):
+            start, self._cursor = self._cursor, self._cursor + size
+            if self._cursor >= self.bank.capacity:
+                self._cursor = 0
+            if self.bank.used[start : start + size].any():
+                return self.bank.batch(start, size)
+        raise AssertionError("the bank is not empty here")
+
+    def _step(self, features: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> None:
         for group in self._optimizer.param_groups:
             group["lr"] = self._learning_rate()
         for _ in range(self.config.steps):
             self._optimizer.zero_grad(set_to_none=True)
-            self._loss(entries).backward()
+            self._refined_text().backward(self._text_gradient(features, labels, weights))
             self._optimizer.step()
+            with torch.no_grad():
+                self._candidates = Candidates(self._refined_text(), self.base.queries)
         self.updates += 1
-        with torch.no_grad():
-            self._candidates = Candidates(self._refined_text().detach(), self.base.queries)
 
     def observe(self, features: torch.Tensor, probs: torch.Tensor) -> bool:
-        """Learn from windows just predicted: ``features`` from :meth:`features`,
-        ``probs`` ``(N, K)`` their class probabilities (the pseudo-labels are their
-        argmax). Returns whether the texts were updated."""
+        """Learn from windows just predicted: ``features`` ``(N, K, 8, d)`` from
+        :meth:`features`, ``probs`` ``(N, K)`` their class probabilities (pseudo-label =
+        argmax). At most one update (``steps`` optimiser steps); returns whether the
+        texts changed."""
         if features.dim() != 4 or features.shape[:2] != probs.shape:
             raise ValueError(
                 f"observe(): features (N, K, 8, d) and probs (N, K) must match, got "
@@ -449,26 +460,27 @@ class TextRefiner:
         if len(probs) == 0 or not self.config.enabled:
             return False
         probs = probs.detach().float()
+        confidence, labels = probs.max(dim=1)
         with self._lock:
-            entries = self._entries(features, probs)
             encoded = self._fuse(features, self.base.text).argmax(dim=1)
-            self.guard.record(entries.labels, encoded)
+            self.guard.record(labels.tolist(), encoded.tolist())
             if self.guard.collapsed():
                 self._undo()
                 return False
             if self.updates >= self.config.max_updates or self.config.lr == 0:
                 return False
             if self.config.bank_size == 0:  # ablation: every pseudo-label, no memory
-                self._step(entries)
+                weights = torch.full((len(labels),), 1.0 / len(labels))
+                self._step(features.permute(1, 2, 0, 3).contiguous(), labels, weights)
                 return True
             entropy = -(probs * probs.clamp_min(1e-12).log()).sum(dim=1)
             entropy /= math.log(max(2, self.num_classes))
-            if not self.bank.offer(entries, probs.max(dim=1).values, entropy):
+            if not self.bank.offer(features, labels, confidence, entropy):
                 return False
             if normalized_entropy(self.bank.class_counts()) < self.config.min_bank_entropy:
                 self.blocked += 1
                 return False
-            self._step(self.bank.sample(self.config.update_batch, self._generator))
+            self._step(*self._next_batch())
             return True
 
     # --- reset, save, restore -------------------------------------------------------------
@@ -479,7 +491,7 @@ class TextRefiner:
             self.shift.zero_()
         self._optimizer.state.clear()
         self.bank.clear()
-        self.updates = 0
+        self.updates = self._cursor = 0
         self._candidates = self.base
 
     def _undo(self) -> None:
@@ -497,7 +509,6 @@ class TextRefiner:
                 self.config.max_entropy_drop,
                 self.config.guard_warmup,
             )
-            self._generator.manual_seed(self.config.seed)
             self.collapses = self.blocked = 0
 
     def stats(self) -> dict[str, int]:
@@ -522,11 +533,11 @@ class TextRefiner:
                 "optimizer": self._optimizer.state_dict(),
                 "bank": self.bank.state_dict(),
                 "guard": self.guard.state_dict(),
-                "generator": self._generator.get_state(),
                 "counters": {
                     "updates": self.updates,
                     "collapses": self.collapses,
                     "blocked": self.blocked,
+                    "cursor": self._cursor,
                 },
             }
 
@@ -547,11 +558,11 @@ class TextRefiner:
             self._optimizer.load_state_dict(state["optimizer"])
             self.bank.load_state_dict(state["bank"])
             self.guard.load_state_dict(state["guard"])
-            self._generator.set_state(state["generator"])
             counters = state["counters"]
             self.updates = int(counters["updates"])
             self.collapses = int(counters["collapses"])
             self.blocked = int(counters["blocked"])
-            with torch.no_grad():
-                refined = self._refined_text() if self.updates else self.base.text
-                self._candidates = Candidates(refined.detach(), self.base.queries)
+            self._cursor = int(counters["cursor"])
+            if self.updates:
+                with torch.no_grad():
+                    self._candidates = Candidates(self._refined_text(), self.base.queries)

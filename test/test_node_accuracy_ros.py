@@ -65,8 +65,9 @@ def test_replayed_recordings_get_their_labels(ros_env, tmp_path) -> None:
             )
             assert votes, f"no label for {seq['sequence']}"
             right.append(votes.most_common(1)[0][0] == seq["label"])
-        assert sum(right) >= MIN_RIGHT * SEQUENCES, f"{sum(right)}/{SEQUENCES} right:\n" + "\n".join(
-            f"{s['label']}: {ok}" for s, ok in zip(sequences, right, strict=True)
+        assert sum(right) >= MIN_RIGHT * SEQUENCES, (
+            f"{sum(right)}/{SEQUENCES} right:\n"
+            + "\n".join(f"{s['label']}: {ok}" for s, ok in zip(sequences, right, strict=True))
         )
     finally:
         session.close()

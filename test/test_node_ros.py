@@ -207,6 +207,7 @@ def test_bad_input_is_counted_and_dropped_while_labels_keep_coming(session_facto
         assert msg.label in vocabulary | {"unknown"} and 0.0 <= msg.confidence <= 1.0
         assert len(msg.top_labels) == 5 and set(msg.top_labels) <= vocabulary
         assert list(msg.top_scores) == sorted(msg.top_scores, reverse=True)
+        assert not msg.adaptation_active  # online adaptation is off by default
     # Both persons' windows fall due together and go to the model as one batch.
     assert int(values["labels"]) == 2 * int(values["inferences"])
     code, output = session.close()
@@ -259,7 +260,7 @@ def test_vocabulary_changes_from_another_process_and_bad_values_are_refused(
     session.wait_for_vocabulary(["sit down", "stand up"], timeout=60.0)
 
     frames = session.frames_for_labels(2)
-    persons = {3: recording("6", 2 * frames)}
+    persons = {3: recording("6", 3 * frames)}
     session.labels.clear()
     session.stream(persons, range(frames))
     assert session.client.spin_until(lambda: len(session.labels) >= 2, 10.0)
@@ -272,8 +273,15 @@ def test_vocabulary_changes_from_another_process_and_bad_values_are_refused(
     assert session.client.spin_until(lambda: len(session.labels) >= 2, 10.0)
     assert {msg.label for msg in session.labels} == {"unknown"}
 
+    # Online adaptation switched on live: the recognizer's refiner reports in diagnostics.
+    assert session.diagnostic_values()["adaptation"] == "off"
+    assert client.set_parameters(NODE, adaptation_enabled=True)[0].successful
+    session.stream(persons, range(2 * frames, 3 * frames))
+    assert session.client.spin_until(lambda: len(session.labels) >= 4, 10.0)
+    assert session.diagnostic_values()["adaptation"].startswith("on: ")
     reset = client.call(Trigger, f"{NODE}/reset_adaptation", Trigger.Request())
     assert reset.success and "cleared" in reset.message
+    assert session.diagnostic_values()["adaptation"].startswith("on: 0 updates, 0 windows")
     code, output = session.close()
     assert code == 0, output
 

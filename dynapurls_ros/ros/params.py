@@ -152,25 +152,27 @@ SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         "adaptation_enabled",
-        True,
-        "Online adaptation: refine the text features from confident predictions.",
+        False,
+        "Online adaptation: refine the text features from the node's own confident "
+        "predictions (docs/REFINEMENT.md). Off by default: on the benchmarks it did not "
+        "raise accuracy reliably. Changing any adaptation parameter restarts it.",
     ),
     ParamSpec(
         "adaptation_bank_size",
-        32,
-        "Confident skeleton features remembered per label for adaptation.",
+        16,
+        "Windows remembered per label (the most confident ones) for adaptation.",
         limits=(1, 1024),
     ),
     ParamSpec(
         "adaptation_threshold",
-        0.6,
-        "Confidence a prediction needs to enter the adaptation memory.",
+        0.1,
+        "Confidence a prediction must exceed to enter the adaptation memory.",
         limits=(0.0, 1.0),
     ),
     ParamSpec(
         "adaptation_lr",
-        0.1,
-        "Step size of each adaptation update of the text features.",
+        0.001,
+        "Learning rate (Adam) of the adaptation's scale and shift of the text features.",
         limits=(0.0, 1.0),
     ),
     ParamSpec(

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from dynapurls_ros.checkpoint import RunInfo
-from dynapurls_ros.model.dynapurls import DynaPURLS
+from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS
 from dynapurls_ros.paths import cache_dir
-from dynapurls_ros.refinement import RefinementConfig, TextRefiner
+from dynapurls_ros.refinement import RefinementConfig, TextRefiner, slot_features
 from dynapurls_ros.text.descriptions import ActionDescription
 from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
 from dynapurls_ros.training.data import ClipSet, class_descriptions, load_clips, split_classes
@@ -172,15 +172,17 @@ class StreamFeatures:
 
 @torch.inference_mode()
 def stream_features(
-    refiner: TextRefiner,
+    model: DynaPURLS,
+    candidates: Candidates,
     clips: Sequence[np.ndarray],
     labels: np.ndarray,
     window_length: int,
     batch_size: int = 256,
 ) -> StreamFeatures:
+    model.eval()
     stacked, owner = stacked_windows(clips, window_length)
     parts = [
-        refiner.features(refiner.model.tokens(stacked[i : i + batch_size]))
+        slot_features(model, model.tokens(stacked[i : i + batch_size]), candidates)
         for i in range(0, len(stacked), batch_size)
     ]
     counts = np.bincount(owner, minlength=len(clips))
@@ -211,6 +213,30 @@ def stream_accuracy(
     return 100.0 * correct / len(order)
 
 
+def stream_orders(
+    model: DynaPURLS,
+    candidates: Candidates,
+    stream: StreamFeatures,
+    config: RefinementConfig,
+    orders: int = 5,
+    stream_batch: int = 1,
+) -> tuple[float, list[dict[str, Any]]]:
+    """Top-1 with the encoded texts, and one row per shuffled order (seed ``i`` shuffles
+    the stream) with the online top-1 under refinement."""
+    if orders < 1 or stream_batch < 1:
+        raise ValueError("need at least one stream order and a stream batch of >= 1 clip")
+    everything = np.arange(len(stream.labels))
+    fixed = TextRefiner(model, candidates, replace(config, enabled=False))
+    baseline = stream_accuracy(fixed, stream, everything, len(everything))
+    rows = []
+    for seed in range(orders):
+        refiner = TextRefiner(model, candidates, replace(config, enabled=True))
+        order = np.random.default_rng(seed).permutation(len(everything))
+        top1 = stream_accuracy(refiner, stream, order, stream_batch)
+        rows.append({"order": seed, "top1": top1, "delta": top1 - baseline, **refiner.stats()})
+    return baseline, rows
+
+
 def evaluate_refinement(
     model: DynaPURLS,
     info: RunInfo,
@@ -220,27 +246,11 @@ def evaluate_refinement(
     stream_batch: int = 1,
 ) -> dict[str, Any]:
     """Top-1 on the unseen classes without and with online refinement, for ``orders``
-    shuffled stream orders (seeds 0..orders-1, also the refiner's seed)."""
-    if orders < 1 or stream_batch < 1:
-        raise ValueError("need at least one stream order and a stream batch of >= 1 clip")
-    model.eval()
+    shuffled stream orders (seeds 0..orders-1)."""
     candidates = model.prepare(class_text(model, setup)[setup.unseen])
     clips, labels = unseen_test(setup)
-    stream = stream_features(
-        TextRefiner(model, candidates, config), clips, labels, info.window_length
-    )
-    baseline = stream_accuracy(
-        TextRefiner(model, candidates, replace(config, enabled=False)),
-        stream,
-        np.arange(len(labels)),
-        len(labels),
-    )
-    rows = []
-    for seed in range(orders):
-        refiner = TextRefiner(model, candidates, replace(config, enabled=True, seed=seed))
-        order = np.random.default_rng(seed).permutation(len(labels))
-        top1 = stream_accuracy(refiner, stream, order, stream_batch)
-        rows.append({"order": seed, "top1": top1, "delta": top1 - baseline, **refiner.stats()})
+    stream = stream_features(model, candidates, clips, labels, info.window_length)
+    baseline, rows = stream_orders(model, candidates, stream, config, orders, stream_batch)
     return {
         "num_clips": int(len(labels)),
         "top1_encoded": baseline,

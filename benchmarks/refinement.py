@@ -1,0 +1,232 @@
+"""Online refinement benchmark: zero-shot top-1 without vs with test-time text refinement.
+
+Protocol: for each split and training seed, a checkpoint trained on the seen classes
+(``TrainConfig(datasets=[dataset], split=split, seed=seed)``, cached under
+``runs/refinement/ckpt``; delete it to retrain). Its unseen-class test clips are
+streamed once in each of ``--orders`` shuffled orders (seeds 0..N-1), one clip at a
+time: each clip is predicted with the texts refined so far, then observed, as the live
+recognizer does. "without" is the encoded texts' top-1 on the same clips (order does not
+matter to it). Rows: the full module and its ablations (no memory bank: every
+pseudo-label of the current clip used; bank without class balance), plus the full
+module at the paper's learning rate (1e-2; the default is 1e-3). Figures are printed
+as they are produced and appended as JSON lines to ``--results``.
+
+Before that, the cost of one online update (single thread, full bank, p50/p95 over
+``--cost-windows`` updates) and the bank's memory for a few vocabulary/bank sizes.
+
+    python benchmarks/refinement.py                      # everything
+    python benchmarks/refinement.py --cost-only
+    python benchmarks/refinement.py --splits nw_ucla:5/5 --seeds 0 --orders 2
+    python benchmarks/refinement.py --summary            # table from --results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from dynapurls_ros.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS, ModelConfig  # noqa: E402
+from dynapurls_ros.model.shift_gcn import EncoderConfig  # noqa: E402
+from dynapurls_ros.refinement import RefinementConfig, TextRefiner  # noqa: E402
+from dynapurls_ros.training.evaluate import (  # noqa: E402
+    StreamFeatures,
+    class_text,
+    prepare,
+    stream_features,
+    stream_orders,
+    unseen_test,
+)
+from dynapurls_ros.training.train import TrainConfig, train  # noqa: E402
+
+RUNS = REPO / "runs" / "refinement"
+SPLITS = ("nw_ucla:8/2", "nw_ucla:5/5", "gtu3d:7/7")
+FULL = RefinementConfig(enabled=True)
+VARIANTS = {
+    "full": FULL,
+    "no bank": replace(FULL, bank_size=0),
+    "no balance": replace(FULL, balance=False),
+    "full, lr 1e-2": replace(FULL, lr=1e-2),
+}
+# (vocabulary size, bank entries per class) for the cost table.
+COST_CASES = ((5, 16), (7, 16), (7, 32), (60, 16))
+
+
+def checkpoint(dataset: str, split: str, seed: int) -> Path:
+    path = RUNS / "ckpt" / f"{dataset}_{split.replace('/', '-')}_s{seed}.pt"
+    if not path.exists():
+        print(f"training {dataset} {split} seed {seed} ...", flush=True)
+        result = train(TrainConfig(datasets=[dataset], split=split, seed=seed), progress=False)
+        save_checkpoint(path, result.model, result.info)
+        print(f"  trained in {result.seconds:.0f} s -> {path}", flush=True)
+    return path
+
+
+def test_stream(
+    path: Path, dataset: str, split: str
+) -> tuple[DynaPURLS, Candidates, StreamFeatures]:
+    """The model, its unseen-class texts and the slot features of every test window;
+    the features are cached beside the checkpoint (keyed by its size and mtime)."""
+    model, info = load_checkpoint(path)
+    stat = path.stat()
+    key = torch.tensor([stat.st_size, stat.st_mtime_ns])
+    cache = path.with_suffix(".stream.pt")
+    if cache.exists():
+        data = torch.load(cache, weights_only=True)
+        if torch.equal(data["key"], key):
+            stream = StreamFeatures(
+                data["features"],
+                data["starts"].numpy(),
+                data["counts"].numpy(),
+                data["labels"].numpy(),
+            )
+            return model, model.prepare(data["text"]), stream
+    setup = prepare(info, [dataset], split, "bank")
+    text = class_text(model, setup)[setup.unseen]
+    candidates = model.prepare(text)
+    clips, labels = unseen_test(setup)
+    stream = stream_features(model, candidates, clips, labels, info.window_length)
+    arrays = {"starts": stream.starts, "counts": stream.counts, "labels": stream.labels}
+    data = {"key": key, "text": text, "features": stream.features}
+    torch.save(data | {k: torch.from_numpy(v) for k, v in arrays.items()}, cache)
+    return model, candidates, stream
+
+
+def update_cost(classes: int, per_class: int, windows: int, dim: int = 384) -> dict[str, float]:
+    """p50/p95 ms of an observe() that updates the texts, with a full bank, one thread."""
+    g = torch.Generator().manual_seed(0)
+    encoder = EncoderConfig(patch=2, stem_width=16, widths=(16, 32), strides=(2, 2))
+    model = DynaPURLS(ModelConfig(encoder=encoder, text_dim=dim, attn_dim=16, hidden_dim=32))
+    text = F.normalize(torch.randn(classes, 8, dim, generator=g), dim=-1)
+    config = replace(FULL, bank_size=per_class, threshold=0.0, min_bank_entropy=0.0)
+    refiner = TextRefiner(model.eval(), model.prepare(text), config)
+    fill = refiner.bank.capacity * 2
+    features = F.normalize(torch.randn(fill + windows, classes, 8, dim, generator=g), dim=-1)
+    probs = (3 * torch.randn(fill + windows, classes, generator=g)).softmax(dim=1)
+    for i in range(fill):
+        refiner.observe(features[i : i + 1], probs[i : i + 1])
+    times = []
+    for i in range(fill, fill + windows):
+        start = time.perf_counter()
+        if refiner.observe(features[i : i + 1], probs[i : i + 1]):
+            times.append(time.perf_counter() - start)
+    return {
+        "classes": classes,
+        "per_class": per_class,
+        "entries": len(refiner.bank),
+        "updates": len(times),
+        "p50_ms": 1000 * float(np.percentile(times, 50)),
+        "p95_ms": 1000 * float(np.percentile(times, 95)),
+        "bank_mib": refiner.bank.nbytes / 2**20,
+    }
+
+
+def mean_std(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):5.1f} ± {spread:4.1f}"
+
+
+def summary(rows: list[dict]) -> None:
+    print("\n| split | variant | top-1 without | top-1 with | Δ mean | Δ worst | Δ best | runs |")
+    print("|---|---|---|---|---|---|---|---|")
+    for split in dict.fromkeys(r["split"] for r in rows):
+        for variant in dict.fromkeys(r["variant"] for r in rows):
+            chosen = [r for r in rows if r["split"] == split and r["variant"] == variant]
+            if not chosen:
+                continue
+            base = [r["top1_encoded"] for r in chosen for _ in r["orders"]]
+            top1 = [o["top1"] for r in chosen for o in r["orders"]]
+            delta = [o["delta"] for r in chosen for o in r["orders"]]
+            print(
+                f"| {split} | {variant} | {mean_std(base)} | {mean_std(top1)} | "
+                f"{statistics.mean(delta):+.1f} | {min(delta):+.1f} | {max(delta):+.1f} | "
+                f"{len(delta)} |"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--splits", nargs="+", default=list(SPLITS), help="dataset:split")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--orders", type=int, default=5)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--cost-windows", type=int, default=300)
+    parser.add_argument("--cost-only", action="store_true")
+    parser.add_argument("--results", type=Path, default=RUNS / "results.jsonl")
+    parser.add_argument("--summary", action="store_true", help="table of --results, then exit")
+    args = parser.parse_args(argv)
+    if args.summary:
+        lines = args.results.read_text(encoding="utf-8").splitlines()
+        latest = {}
+        for row in map(json.loads, lines):  # a rerun of a job replaces its earlier row
+            latest[row["split"], row["seed"], row["variant"]] = row
+        summary(list(latest.values()))
+        return 0
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"one online update (full bank, 1 thread; load average {load}):", flush=True)
+    for classes, per_class in COST_CASES:
+        cost = update_cost(classes, per_class, args.cost_windows)
+        print(
+            f"  K={classes:3d} bank {per_class:2d}/class ({cost['entries']:4d} entries): "
+            f"p50 {cost['p50_ms']:.2f} ms, p95 {cost['p95_ms']:.2f} ms over "
+            f"{cost['updates']} updates; bank {cost['bank_mib']:.1f} MiB",
+            flush=True,
+        )
+    torch.set_num_threads(threads)
+    if args.cost_only:
+        return 0
+
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in args.splits:
+        dataset, split = name.split(":")
+        for seed in args.seeds:
+            model, candidates, stream = test_stream(
+                checkpoint(dataset, split, seed), dataset, split
+            )
+            for variant in args.variants:
+                start = time.perf_counter()
+                baseline, orders = stream_orders(
+                    model, candidates, stream, VARIANTS[variant], args.orders
+                )
+                row = {
+                    "split": name,
+                    "seed": seed,
+                    "variant": variant,
+                    "top1_encoded": baseline,
+                    "orders": orders,
+                    "seconds": time.perf_counter() - start,
+                }
+                rows.append(row)
+                with args.results.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps(row) + "\n")
+                deltas = " ".join(f"{o['delta']:+5.1f}" for o in orders)
+                undone = sum(o["collapses"] for o in orders)
+                print(
+                    f"{name} seed {seed} {variant:14s} without {baseline:5.1f} | Δ per order "
+                    f"{deltas} | mean {statistics.mean(o['delta'] for o in orders):+5.1f} | "
+                    f"{undone} undone | {row['seconds']:.0f} s",
+                    flush=True,
+                )
+    summary(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
