@@ -28,7 +28,8 @@ Guards against self-training going wrong:
 - collapse: running histograms of the argmax under the refined and under the encoded
   texts are compared; when the refined predictions are markedly more concentrated than
   the encoded ones would be on the same windows (the refinement, not the stream, is
-  narrowing them), the refinement is undone (parameters, optimiser and bank cleared);
+  narrowing them), or have moved too far from them (total variation), the refinement
+  is undone (parameters, optimiser and bank cleared);
 - bounded learning: at most ``steps`` optimiser steps per update, a cosine learning-rate
   decay over ``max_updates`` updates, after which the texts stay as they are; weight
   decay pulls scale and shift back towards the identity.
@@ -78,6 +79,7 @@ class RefinementConfig:
     update_batch: int = 16
     min_bank_entropy: float = 0.3
     max_entropy_drop: float = 0.25
+    max_shift: float = 0.3
     guard_decay: float = 0.98
     guard_warmup: int = 20
 
@@ -97,6 +99,7 @@ class RefinementConfig:
             (1 <= self.update_batch <= 4096, "update_batch must be in [1, 4096]"),
             (0.0 <= self.min_bank_entropy <= 1.0, "min_bank_entropy must be in [0, 1]"),
             (0.0 <= self.max_entropy_drop <= 1.0, "max_entropy_drop must be in [0, 1]"),
+            (0.0 < self.max_shift <= 1.0, "max_shift must be in (0, 1]"),
             (0.0 <= self.guard_decay < 1.0, "guard_decay must be in [0, 1)"),
             (self.guard_warmup >= 0, "guard_warmup must be >= 0"),
         ]
@@ -281,12 +284,17 @@ class CollapseGuard:
     """Running histograms of the predicted class under the refined and the encoded texts.
 
     Both see the same windows, so a stream that really shows one action skews both
-    alike; only a refinement that narrows its own predictions makes the refined
-    histogram's normalised entropy fall ``max_drop`` below the encoded one's.
+    alike. The refinement is judged to have gone wrong when its histogram's normalised
+    entropy falls ``max_drop`` below the encoded one's (it narrows its own predictions)
+    or the two histograms are more than ``max_shift`` apart in total variation (it has
+    moved that share of the predictions to other classes, e.g. handed one class's
+    windows to another, which the entropy does not see).
     """
 
-    def __init__(self, num_classes: int, decay: float, max_drop: float, warmup: int) -> None:
-        self.decay, self.max_drop, self.warmup = decay, max_drop, warmup
+    def __init__(
+        self, num_classes: int, decay: float, max_drop: float, max_shift: float, warmup: int
+    ) -> None:
+        self.decay, self.max_drop, self.max_shift, self.warmup = decay, max_drop, max_shift, warmup
         self.refined = [0.0] * num_classes
         self.encoded = [0.0] * num_classes
         self.seen = 0
@@ -303,7 +311,10 @@ class CollapseGuard:
         if self.seen < max(1, self.warmup):
             return False
         drop = normalized_entropy(self.encoded) - normalized_entropy(self.refined)
-        return drop > self.max_drop
+        refined, encoded = sum(self.refined), sum(self.encoded)
+        pairs = zip(self.refined, self.encoded, strict=True)
+        shift = 0.5 * sum(abs(r / refined - e / encoded) for r, e in pairs)
+        return drop > self.max_drop or shift > self.max_shift
 
     def restart(self) -> None:
         """After an undo the refined texts equal the encoded ones: share their history."""
@@ -354,15 +365,19 @@ class TextRefiner:
             config.threshold,
             config.max_entropy,
         )
-        self.guard = CollapseGuard(
-            k, config.guard_decay, config.max_entropy_drop, config.guard_warmup
-        )
+        self.guard = self._new_guard()
         self._lock = threading.RLock()
         self.updates = 0  # accepted updates since the last reset
         self._cursor = 0  # first bank slot of the next update's batch
         self.collapses = 0  # undos by the collapse guard
         self.blocked = 0  # updates skipped because the bank was too concentrated
         self._candidates = candidates
+
+    def _new_guard(self) -> CollapseGuard:
+        c = self.config
+        return CollapseGuard(
+            self.num_classes, c.guard_decay, c.max_entropy_drop, c.max_shift, c.guard_warmup
+        )
 
     # --- scoring ------------------------------------------------------------------------
 
@@ -503,12 +518,7 @@ class TextRefiner:
         """Back to the encoded texts: parameters, optimiser, bank, guard and counters."""
         with self._lock:
             self._clear()
-            self.guard = CollapseGuard(
-                self.num_classes,
-                self.config.guard_decay,
-                self.config.max_entropy_drop,
-                self.config.guard_warmup,
-            )
+            self.guard = self._new_guard()
             self.collapses = self.blocked = 0
 
     def stats(self) -> dict[str, int]:

@@ -29,6 +29,7 @@ from dynapurls_ros.refinement import (
     slot_features,
 )
 from dynapurls_ros.text.descriptions import SLOTS
+from dynapurls_ros.training.evaluate import StreamFeatures, stream_orders
 
 TEXT_DIM = 24
 FRAMES = 32
@@ -193,6 +194,32 @@ def test_refiner_learns_only_its_scale_and_shift(model: DynaPURLS, features: tor
         assert torch.equal(value, before[name]), name
 
 
+def test_written_out_gradient_matches_autograd(model: DynaPURLS, features: torch.Tensor) -> None:
+    refiner = TextRefiner(model, model.prepare(class_texts(4)), EAGER)
+    stream(refiner, features[:30])
+    bank_features, labels, weights = refiner.bank.batch(0, refiner.bank.capacity)
+    text = refiner.adapted_text().requires_grad_(True)
+    scores = torch.einsum("ksnd,ksd->nks", bank_features, text)
+    logits = (scores * model.temperature() * model.slot_weights).sum(dim=-1)
+    loss = (F.cross_entropy(logits, labels, reduction="none") * weights).sum()
+    (expected,) = torch.autograd.grad(loss, text)
+    got = refiner._text_gradient(bank_features, labels, weights)
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-4)
+
+
+def test_refined_candidates_score_like_the_model(model: DynaPURLS, features: torch.Tensor) -> None:
+    """After updates, the model with ``refiner.candidates`` (refined texts, encoded
+    queries) gives the logits the refiner predicts with."""
+    refiner = TextRefiner(model, model.prepare(class_texts(4)), EAGER)
+    stream(refiner, features)
+    assert refiner.adapted
+    assert torch.equal(refiner.candidates.queries, refiner.base.queries)
+    x = random_windows(60)  # the windows ``features`` came from
+    with torch.no_grad():
+        expected = model(x, refiner.candidates)
+    torch.testing.assert_close(refiner.logits(features), expected, atol=1e-5, rtol=1e-5)
+
+
 def test_refinement_is_deterministic(model: DynaPURLS, features: torch.Tensor) -> None:
     runs = []
     for config in (EAGER, EAGER, replace(EAGER, lr=0.02)):
@@ -240,15 +267,18 @@ def test_skewed_stream_blocks_updates(model: DynaPURLS, features: torch.Tensor) 
 
 def test_collapse_guard_compares_refined_with_encoded_predictions() -> None:
     spread = [i % 4 for i in range(40)]
-    guard = CollapseGuard(4, decay=0.9, max_drop=0.2, warmup=10)
+    guard = CollapseGuard(4, decay=0.9, max_drop=0.2, max_shift=0.5, warmup=10)
     guard.record(spread, spread)
     assert not guard.collapsed()
     guard.record([0] * 20, spread[:20])  # the refined texts now say class 0 to everything
     assert guard.collapsed()
-    skewed = CollapseGuard(4, decay=0.9, max_drop=0.2, warmup=10)
+    skewed = CollapseGuard(4, decay=0.9, max_drop=0.2, max_shift=0.5, warmup=10)
     skewed.record([0] * 40, [0] * 40)
     assert not skewed.collapsed()  # the stream itself shows one class: not a collapse
-    early = CollapseGuard(4, decay=0.9, max_drop=0.2, warmup=10)
+    swapped = CollapseGuard(4, decay=0.9, max_drop=0.2, max_shift=0.5, warmup=10)
+    swapped.record([1] * 40, [0] * 40)
+    assert swapped.collapsed()  # same entropy, but class 0's windows all went to class 1
+    early = CollapseGuard(4, decay=0.9, max_drop=0.2, max_shift=0.5, warmup=10)
     early.record([0] * 5, spread[:5])
     assert not early.collapsed()  # too few windows to judge
     assert normalized_entropy([0, 3, 0]) == 0.0 and normalized_entropy([2, 2]) == 1.0
@@ -319,7 +349,8 @@ def test_one_online_update_costs_a_few_passes_over_the_bank() -> None:
     text = F.normalize(torch.randn(k, 8, dim, generator=g), dim=-1)
     encoder = EncoderConfig(patch=2, stem_width=16, widths=(16, 32), strides=(2, 2))
     model = DynaPURLS(ModelConfig(encoder=encoder, attn_dim=16, hidden_dim=32)).eval()
-    refiner = TextRefiner(model, model.prepare(text), EAGER)
+    unguarded = replace(EAGER, max_entropy_drop=1.0, max_shift=1.0)  # random probabilities
+    refiner = TextRefiner(model, model.prepare(text), unguarded)
     feats = F.normalize(torch.randn(300, k, 8, dim, generator=g), dim=-1)
     probs = torch.randn(300, k, generator=g).softmax(dim=1)
     threads = torch.get_num_threads()
@@ -340,6 +371,26 @@ def test_one_online_update_costs_a_few_passes_over_the_bank() -> None:
         torch.set_num_threads(threads)
     assert len(refiner.bank) == 7 * 16 and len(updates) > 50
     assert np.median(updates) < 25 * np.median(reads)  # ~10 measured on a loaded core
+
+
+def test_stream_evaluation_scores_clips_by_their_mean_window_logits(
+    model: DynaPURLS, features: torch.Tensor
+) -> None:
+    """20 clips of 3 windows; with lr 0 the online top-1 equals the encoded top-1."""
+    candidates = model.prepare(class_texts(4))
+    counts = np.full(20, 3)
+    labels = np.arange(20) % 4
+    stream = StreamFeatures(features, np.arange(0, 60, 3), counts, labels)
+    clip_logits = TextRefiner(model, candidates, EAGER).logits(features).view(20, 3, 4).mean(1)
+    expected = 100 * float((clip_logits.argmax(1).numpy() == labels).mean())
+    baseline, rows = stream_orders(model, candidates, stream, replace(EAGER, lr=0.0), orders=3)
+    assert baseline == pytest.approx(expected)
+    assert [row["order"] for row in rows] == [0, 1, 2]
+    assert all(row["top1"] == pytest.approx(expected) and row["updates"] == 0 for row in rows)
+    _, learning = stream_orders(model, candidates, stream, EAGER, orders=1, stream_batch=4)
+    assert learning[0]["updates"] > 0
+    with pytest.raises(ValueError, match="stream order"):
+        stream_orders(model, candidates, stream, EAGER, orders=0)
 
 
 # --- recognizer ------------------------------------------------------------------------
