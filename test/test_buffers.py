@@ -116,6 +116,28 @@ def test_a_stamp_gap_longer_than_the_timeout_starts_a_fresh_track() -> None:
     np.testing.assert_allclose(windows[0].joints, seq[20:30], atol=1e-5)
 
 
+def test_a_track_that_ends_before_its_due_window_was_cut_still_yields_it() -> None:
+    """Under load the inference timer can come only after the person left (timeout) or
+    came back as a fresh track: the due window of the old track must not be lost."""
+    seq = real_sequence()[:40]
+    buffers = PersonBuffers(window_length=10, stride=100, frame_rate=30.0, person_timeout=1.0)
+    stamps = stamps_at(30.0, 12)
+    for stamp, frame in zip(stamps, seq[:12], strict=True):  # no ready_windows meanwhile
+        buffers.push(1, stamp, frame, received=0.0)
+    later = stamps_at(30.0, 3, start=T0 + 5 * NS_PER_S)
+    for stamp, frame in zip(later, seq[20:23], strict=True):
+        buffers.push(1, stamp, frame, received=0.0)
+    ended = buffers.ready_windows(now=0.0)
+    assert [w.stamp_ns for w in ended] == [stamps[11]]
+    np.testing.assert_allclose(ended[0].joints, seq[2:12], atol=1e-5)
+    assert buffers.ready_windows(now=0.0) == []
+
+    for stamp, frame in zip(stamps_at(30.0, 12, start=T0 + 9 * NS_PER_S), seq[:12], strict=True):
+        buffers.push(2, stamp, frame, received=5.0)
+    assert [w.person_id for w in buffers.ready_windows(now=7.0)] == [2]  # timed out
+    assert buffers.persons == []
+
+
 def test_backlog_yields_only_the_newest_window_per_person() -> None:
     seq = real_sequence()
     buffers = PersonBuffers(window_length=10, stride=2, frame_rate=30.0, person_timeout=1.0)

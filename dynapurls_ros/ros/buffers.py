@@ -76,7 +76,10 @@ class PersonBuffers:
     A person's first window is due once their frames cover one window span; the next
     one ``stride`` model frames later, measured on their stamps. When a person's
     windows fall behind (slow inference), only the newest window is cut: labels stay
-    current instead of queueing up.
+    current instead of queueing up. A track that ends (timeout, or a stamp gap that
+    starts a fresh one) with a window due but not yet cut still hands that window to
+    the next ``ready_windows``: under load a short action must not lose its only label
+    because the inference timer came late.
     """
 
     def __init__(
@@ -96,6 +99,7 @@ class PersonBuffers:
         self._span_ns = round((window_length - 1) * self._period_ns)
         self._slack_ns = round(_SLACK_FRAMES * self._period_ns)
         self._tracks: dict[int, _Track] = {}
+        self._ended: list[Window] = []  # due windows of tracks that ended before cut
 
     @property
     def persons(self) -> list[int]:
@@ -130,6 +134,7 @@ class PersonBuffers:
                     f"the buffered {track.joints[-1].shape}"
                 )
             if (stamp_ns - last) > self.person_timeout * NS_PER_S:
+                self._keep_due_window(person_id, track)
                 track = None
         if track is None:
             track = self._tracks[person_id] = _Track()
@@ -155,20 +160,27 @@ class PersonBuffers:
             pid for pid, t in self._tracks.items() if now - t.last_received > self.person_timeout
         ]
         for pid in gone:
-            del self._tracks[pid]
+            self._keep_due_window(pid, self._tracks.pop(pid))
         return gone
+
+    def _due(self, track: _Track) -> bool:
+        newest = track.stamps[-1]
+        covered = newest - track.stamps[0] + self._slack_ns >= self._span_ns
+        due = track.next_due_ns is None or newest + self._slack_ns >= track.next_due_ns
+        return covered and due
+
+    def _keep_due_window(self, person_id: int, track: _Track) -> None:
+        if self._due(track):
+            self._ended.append(self._cut(person_id, track))
 
     def ready_windows(self, now: float) -> list[Window]:
         """Expire silent persons, then cut every window that is due (one per person)."""
         self.expire(now)
-        windows = []
+        windows, self._ended = self._ended, []
         for person_id, track in sorted(self._tracks.items()):
-            newest = track.stamps[-1]
-            covered = newest - track.stamps[0] + self._slack_ns >= self._span_ns
-            due = track.next_due_ns is None or newest + self._slack_ns >= track.next_due_ns
-            if covered and due:
+            if self._due(track):
                 windows.append(self._cut(person_id, track))
-                track.next_due_ns = newest + round(self.stride * self._period_ns)
+                track.next_due_ns = track.stamps[-1] + round(self.stride * self._period_ns)
         return windows
 
     def _cut(self, person_id: int, track: _Track) -> Window:
@@ -181,3 +193,4 @@ class PersonBuffers:
 
     def clear(self) -> None:
         self._tracks.clear()
+        self._ended.clear()
