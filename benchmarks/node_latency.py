@@ -52,7 +52,6 @@ import math
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -123,15 +122,11 @@ class NodeProcess:
 
     def stop(self, timeout: float = 20.0) -> int:
         """SIGINT, as ``ros2 launch`` ends a node; SIGKILL if it does not exit in time."""
-        if self.running():
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        from dynapurls_ros.ros.process import stop_process
+
+        code = stop_process(self.process, timeout)
         self._log.close()
-        return self.process.returncode
+        return code
 
 
 @dataclass(frozen=True)

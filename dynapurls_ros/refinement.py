@@ -131,21 +131,6 @@ def normalized_entropy(histogram: torch.Tensor | list[float]) -> float:
     return entropy / math.log(len(values))
 
 
-@torch.no_grad()
-def slot_features(model: DynaPURLS, tokens: torch.Tensor, candidates: Candidates) -> torch.Tensor:
-    """Unit projected slot features ``(N, K, 8, d)`` of tokens ``(N, L, C)``.
-
-    ``(features * candidates.text).sum(-1)`` equals ``model.token_similarities(tokens,
-    candidates)``: the same pooling and projections, kept as vectors so that scores
-    against any other (refined) texts are dot products.
-    """
-    pooled, _ = model.partition.pool_candidates(tokens, candidates.queries, projected=True)
-    local = F.normalize(model.local_proj(pooled), dim=-1)  # (N, K, 7, d)
-    global_vec = F.normalize(model.global_proj(tokens.mean(dim=1)), dim=-1)  # (N, d)
-    shape = (-1, local.shape[1], 1, -1)
-    return torch.cat([local, global_vec[:, None, None, :].expand(shape)], dim=2)
-
-
 class MemoryBank:
     """Gated, class-balanced store of pseudo-labelled windows in fixed-size tensors.
 
@@ -391,9 +376,11 @@ class TextRefiner:
         """Whether predictions now use refined texts (an update since the last reset)."""
         return self.updates > 0
 
+    @torch.no_grad()
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
-        """``(N, K, 8, d)`` slot features of tokens (the model is not changed)."""
-        return slot_features(self.model, tokens, self.base)
+        """``(N, K, 8, d)`` slot features of tokens (:meth:`DynaPURLS.slot_features`
+        against the encoded queries; the model is not changed)."""
+        return self.model.slot_features(tokens, self.base)
 
     def _fuse(self, features: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         return ((features * text).sum(dim=-1) * self._slot_scale).sum(dim=-1)

@@ -8,7 +8,6 @@ the test's ``ros_env`` so parallel tests never meet.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
@@ -24,6 +23,8 @@ from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
+
+from dynapurls_ros.ros.process import stop_process
 
 
 class RosClient:
@@ -109,17 +110,11 @@ class NodeProcess:
         return self.log.read()
 
     def stop(self, timeout: float = 20.0) -> tuple[int, str]:
-        if self.running():
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        code = stop_process(self.process, timeout)
         if not self.log.closed:
             self._output = self.output()
             self.log.close()
-        return self.process.returncode, self._output
+        return code, self._output
 
 
 def write_params(path: Path, values: dict[str, Any], key: str = "/**") -> Path:

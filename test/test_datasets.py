@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from dynapurls_ros.datasets import (
 )
 from dynapurls_ros.datasets import gtu3d as gtu3d_module
 from dynapurls_ros.datasets import nw_ucla as nw_ucla_module
+from dynapurls_ros.datasets.base import read_data_lines
 from dynapurls_ros.datasets.ntu import benchmark_part, parse_name
 from dynapurls_ros.paths import data_root
 from dynapurls_ros.skeleton.layouts import NTU25_JOINTS
@@ -236,36 +238,29 @@ def _corrupt_ntu(tmp_path: Path, edit) -> Path:
     return path
 
 
-def test_ntu_corrupt_files_name_file_and_line(tmp_path):
-    def truncate(lines):
-        return lines[:100]
+def _replace_line(index: int, edit: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
+    """A file edit for :func:`_corrupt_ntu` that rewrites line ``index`` (0-based)."""
 
-    path = _corrupt_ntu(tmp_path, truncate)
-    with pytest.raises(DataFileError, match=rf"{path}:101: file ends early"):
-        load_dataset("ntu60", path.parent)
-
-    def bad_number(lines):
-        lines[8] = lines[8].replace("0.1109304", "0.11x")
+    def apply(lines: list[str]) -> list[str]:
+        lines[index] = edit(lines[index])
         return lines
 
-    path = _corrupt_ntu(tmp_path, bad_number)
-    with pytest.raises(DataFileError, match=rf"{path}:9: not a number: '0.11x'"):
-        load_dataset("ntu60", path.parent)
+    return apply
 
-    def bad_joint_count(lines):
-        lines[3] = "20"
-        return lines
 
-    path = _corrupt_ntu(tmp_path, bad_joint_count)
-    with pytest.raises(DataFileError, match=rf"{path}:4: expected 25 joints"):
-        load_dataset("ntu60", path.parent)
-
-    def bad_body_count(lines):
-        lines[1] = "one"
-        return lines
-
-    path = _corrupt_ntu(tmp_path, bad_body_count)
-    with pytest.raises(DataFileError, match=rf"{path}:2: expected the body count"):
+@pytest.mark.parametrize(
+    ("edit", "line", "message"),
+    [
+        (lambda lines: lines[:100], 101, "file ends early"),
+        (_replace_line(8, lambda s: s.replace("0.1109304", "0.11x")), 9, "not a number: '0.11x'"),
+        (_replace_line(3, lambda _: "20"), 4, "expected 25 joints"),
+        (_replace_line(1, lambda _: "one"), 2, "expected the body count"),
+    ],
+    ids=["truncated", "bad number", "bad joint count", "bad body count"],
+)
+def test_ntu_corrupt_files_name_file_and_line(tmp_path, edit, line, message):
+    path = _corrupt_ntu(tmp_path, edit)
+    with pytest.raises(DataFileError, match=rf"{path}:{line}: {message}"):
         load_dataset("ntu60", path.parent)
 
 
@@ -327,6 +322,19 @@ def test_pku_mmd_corrupt_files_name_file_and_line(pku_root):
     skeleton.write_text("\n".join(lines))
     with pytest.raises(DataFileError, match=rf"{skeleton}:7: expected 150 numbers"):
         load_dataset("pku_mmd", root)
+    skeleton.write_text(" \n\n")
+    with pytest.raises(DataFileError, match=rf"{skeleton}:1: empty skeleton file"):
+        load_dataset("pku_mmd", root)
+
+
+def test_data_lines_drop_trailing_blank_lines_only(tmp_path):
+    """Inner blank lines stay, so readers report them at their own line numbers."""
+    path = tmp_path / "rows.txt"
+    path.write_text("1 2 3\n\n4 5 6\n  \n\n")
+    assert read_data_lines(path) == ["1 2 3", "", "4 5 6"]
+    path.write_text("")
+    with pytest.raises(DataFileError, match=rf"{path}:1: empty file"):
+        read_data_lines(path)
 
 
 # ---- npy folder and CMU mocap ------------------------------------------------------

@@ -239,6 +239,23 @@ def test_prepared_candidates_score_like_raw_class_texts() -> None:
         torch.testing.assert_close(model(x, prepared), model(x, text))
 
 
+def test_slot_features_dotted_with_texts_are_the_token_similarities() -> None:
+    """The refinement scores stored slot features against texts; with the candidates'
+    own texts that must be exactly the model's similarities, raw texts or prepared."""
+    torch.manual_seed(0)
+    model = small_model().eval()
+    text = class_texts(5)
+    with torch.no_grad():
+        tokens = model.tokens(windows(6))
+        expected = model.token_similarities(tokens, text)
+        for candidates in (text, model.prepare(text)):
+            features = model.slot_features(tokens, candidates)
+            assert features.shape == (6, 5, len(SLOTS), TEXT_DIM)
+            torch.testing.assert_close(features.norm(dim=-1), torch.ones(6, 5, len(SLOTS)))
+            got = (features * model.prepare(text).text).sum(dim=-1)
+            torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
 def test_fusion_weights_and_temperature_scaling() -> None:
     weights = fusion_slot_weights(2.0, 1.0, 1.0)
     torch.testing.assert_close(weights.sum(), torch.tensor(1.0))

@@ -26,7 +26,6 @@ from dynapurls_ros.refinement import (
     RefinementConfig,
     TextRefiner,
     normalized_entropy,
-    slot_features,
 )
 from dynapurls_ros.text.descriptions import SLOTS
 from dynapurls_ros.training.evaluate import StreamFeatures, stream_orders
@@ -72,20 +71,10 @@ def model() -> DynaPURLS:
 def features(model: DynaPURLS) -> torch.Tensor:
     """Slot features of 60 random windows against 4 classes."""
     with torch.no_grad():
-        tokens = model.tokens(random_windows(60))
-    return slot_features(model, tokens, model.prepare(class_texts(4)))
+        return model.slot_features(model.tokens(random_windows(60)), model.prepare(class_texts(4)))
 
 
 # --- features and config ----------------------------------------------------------------
-
-
-def test_slot_features_reproduce_the_models_similarities(model: DynaPURLS) -> None:
-    candidates = model.prepare(class_texts(5))
-    with torch.no_grad():
-        tokens = model.tokens(random_windows(6))
-        expected = model.token_similarities(tokens, candidates)
-    got = (slot_features(model, tokens, candidates) * candidates.text).sum(dim=-1)
-    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
 
 
 def test_config_rejects_unbounded_settings() -> None:

@@ -86,6 +86,21 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def read_data_lines(path: Path, what: str = "file") -> list[str]:
+    """The lines of a text data file up to its last non-blank one.
+
+    Trailing blank lines are dropped (editors and exporters add them) but inner ones are
+    kept, so that a reader's line numbers stay those of the file and a blank row is
+    reported where it is; a file with no data raises ``DataFileError`` ("empty <what>").
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise DataFileError(path, 1, f"empty {what}")
+    return lines
+
+
 def parse_rows(
     path: Path, lines: Sequence[str], columns: int, first_line: int = 1, sep: str | None = None
 ) -> np.ndarray:

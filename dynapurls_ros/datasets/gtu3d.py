@@ -22,6 +22,7 @@ from .base import (
     SkeletonDataset,
     SkeletonSample,
     parse_rows,
+    read_data_lines,
     read_only,
     resolve_root,
 )
@@ -50,11 +51,7 @@ _FILE = re.compile(r"movement(\d+)\.txt")
 
 def read_sequence(path: Path) -> np.ndarray:
     """The ``(T, 25, 3)`` float32 joints of one GTU-3D text file, as recorded."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        raise DataFileError(path, 1, "empty file")
+    lines = read_data_lines(path)
     if len(lines) % _JOINTS:
         complete = len(lines) // _JOINTS
         raise DataFileError(

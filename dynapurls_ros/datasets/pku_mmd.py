@@ -23,6 +23,7 @@ from .base import (
     SkeletonDataset,
     SkeletonSample,
     parse_rows,
+    read_data_lines,
     read_only,
     resolve_root,
 )
@@ -86,11 +87,7 @@ _BODIES, _JOINTS = 2, 25
 
 def read_skeleton_file(path: Path) -> np.ndarray:
     """``(2, T, 25, 3)`` float32 bodies of one PKU-MMD skeleton file (absent body: NaN)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        raise DataFileError(path, 1, "empty skeleton file")
+    lines = read_data_lines(path, "skeleton file")
     rows = parse_rows(path, lines, _BODIES * _JOINTS * 3).astype(np.float32)
     bodies = rows.reshape(len(rows), _BODIES, _JOINTS, 3).transpose(1, 0, 2, 3).copy()
     bodies[(bodies == 0).all(axis=(2, 3))] = np.nan

@@ -183,6 +183,19 @@ class DynaPURLS(nn.Module):
         text = self._check_class_text(class_text)
         return Candidates(text, self.partition.project_queries(text[:, :NUM_LOCAL]))
 
+    def _as_candidates(self, class_text: torch.Tensor | Candidates) -> Candidates:
+        return class_text if isinstance(class_text, Candidates) else self.prepare(class_text)
+
+    def _projected_slots(
+        self, tokens: torch.Tensor, candidates: Candidates
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Projected, not yet normalised slot vectors of tokens ``(N, L, C)``: part/phase
+        ``(N, K, 7, d)`` pooled by each candidate's own queries, global ``(N, d)`` from the
+        mean token. The one place both :meth:`token_similarities` and
+        :meth:`slot_features` take their features from, so they cannot disagree."""
+        pooled, _ = self.partition.pool_candidates(tokens, candidates.queries, projected=True)
+        return self.local_proj(pooled), self.global_proj(tokens.mean(dim=1))
+
     def token_similarities(
         self, tokens: torch.Tensor, class_text: torch.Tensor | Candidates
     ) -> torch.Tensor:
@@ -194,17 +207,35 @@ class DynaPURLS(nn.Module):
         candidate's global description. ``class_text``: ``(K, 8, d)`` or :meth:`prepare`'s
         result.
         """
-        candidates = class_text if isinstance(class_text, Candidates) else self.prepare(class_text)
+        candidates = self._as_candidates(class_text)
         text = candidates.text
-        local_text = text[:, :NUM_LOCAL]
-        pooled, _ = self.partition.pool_candidates(tokens, candidates.queries, projected=True)
-        projected = self.local_proj(pooled)  # (N, K, 7, d)
+        local, global_vec = self._projected_slots(tokens, candidates)
         # cosine = dot / norm: avoids materialising a normalised copy of the largest
         # tensor of the head (N*K*7 vectors).
-        local_sims = (projected * local_text).sum(dim=-1) / projected.norm(dim=-1).clamp_min(1e-12)
-        global_vec = F.normalize(self.global_proj(tokens.mean(dim=1)), dim=-1)  # (N, d)
-        global_sims = global_vec @ text[:, NUM_LOCAL].T  # (N, K)
+        local_sims = (local * text[:, :NUM_LOCAL]).sum(dim=-1) / local.norm(dim=-1).clamp_min(1e-12)
+        global_sims = F.normalize(global_vec, dim=-1) @ text[:, NUM_LOCAL].T  # (N, K)
         return torch.cat([local_sims, global_sims.unsqueeze(-1)], dim=-1)
+
+    def global_vector(self, mean_tokens: torch.Tensor) -> torch.Tensor:
+        """Unit global-slot vectors ``(N, d)`` of mean tokens ``(N, C)``: what the global
+        description is compared with (and what corpus pre-training aligns with free text,
+        from mean tokens it may have stored instead of all tokens)."""
+        return F.normalize(self.global_proj(mean_tokens), dim=-1)
+
+    def slot_features(
+        self, tokens: torch.Tensor, class_text: torch.Tensor | Candidates
+    ) -> torch.Tensor:
+        """Unit projected slot features ``(N, K, 8, d)`` of tokens ``(N, L, C)``.
+
+        ``(features * candidates.text).sum(-1)`` equals :meth:`token_similarities`; kept
+        as vectors so that scores against other texts (e.g. the online refinement's) are
+        dot products, with the pooling still queried by the candidates' own descriptions.
+        Costs a normalised ``(N, K, 8, d)`` tensor, which :meth:`token_similarities` avoids.
+        """
+        local, global_vec = self._projected_slots(tokens, self._as_candidates(class_text))
+        local = F.normalize(local, dim=-1)
+        global_vec = F.normalize(global_vec, dim=-1)[:, None, None, :]
+        return torch.cat([local, global_vec.expand(-1, local.shape[1], 1, -1)], dim=2)
 
     def slot_similarities(
         self, x: torch.Tensor, class_text: torch.Tensor | Candidates

@@ -142,6 +142,12 @@ def _sides(joint: str, weight: float = 0.5) -> dict[str, float]:
     return {f"left_{joint}": weight, f"right_{joint}": weight}
 
 
+def _paired(*parts: str) -> tuple[str, ...]:
+    """``left_<part>, right_<part>`` for each part in turn: the order in which COCO,
+    MediaPipe and ZED list their paired joints."""
+    return tuple(f"{side}_{part}" for part in parts for side in ("left", "right"))
+
+
 # Where a layout has no spine-shoulder-to-head joint, the neck is placed a third of the way
 # from the spine shoulder to the head, as measured on NTU RGB+D (0.34).
 _NECK_FROM_BASE = 0.65
@@ -243,11 +249,7 @@ COCO17_JOINTS = (
     "right_eye",
     "left_ear",
     "right_ear",
-    *(
-        f"{side}_{part}"
-        for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
-        for side in ("left", "right")
-    ),
+    *_paired("shoulder", "elbow", "wrist", "hip", "knee", "ankle"),
 )
 COCO17_BONES = [
     ("left_shoulder", "right_shoulder"),
@@ -274,13 +276,30 @@ _TORSO_FROM_LIMBS = {
     },
 }
 
+# Layouts with no hand joints (COCO, OpenPose): hand, hand tip and thumb copy the wrist.
+_HANDS_AT_WRISTS = {
+    f"{side}_{part}": f"{side}_wrist"
+    for side in ("left", "right")
+    for part in ("hand", "hand_tip", "thumb")
+}
+
+# Layouts whose "neck" joint sits at the base of the neck and whose head has ears but no
+# centre (OpenPose, ZED): that joint is the spine shoulder, the head centre is between the
+# ears, and the canonical neck lies on the way up to it.
+_HEAD_ABOVE_NECK_BASE = {
+    "spine_shoulder": "neck",
+    "head": _sides("ear"),
+    "neck": {"neck": _NECK_FROM_BASE, **_sides("ear", (1 - _NECK_FROM_BASE) / 2)},
+}
+
+# Layouts with toes but no foot joint (OpenPose, ZED): the foot is between the toes.
+_FEET_FROM_TOES = {
+    f"{side}_foot": _mid(f"{side}_big_toe", f"{side}_small_toe") for side in ("left", "right")
+}
+
 COCO17_TO_NTU = {
     **_TORSO_FROM_LIMBS,
-    **{
-        f"{side}_{part}": f"{side}_wrist"
-        for side in ("left", "right")
-        for part in ("hand", "hand_tip", "thumb")
-    },
+    **_HANDS_AT_WRISTS,
     "left_foot": "left_ankle",
     "right_foot": "right_ankle",
 }
@@ -327,16 +346,9 @@ OPENPOSE25_BONES = [
 OPENPOSE25_TO_NTU = {
     "spine_base": "mid_hip",
     "spine_mid": _mid("mid_hip", "neck"),
-    "spine_shoulder": "neck",
-    "head": _sides("ear"),
-    "neck": {"neck": _NECK_FROM_BASE, **_sides("ear", (1 - _NECK_FROM_BASE) / 2)},
-    **{
-        f"{side}_{part}": f"{side}_wrist"
-        for side in ("left", "right")
-        for part in ("hand", "hand_tip", "thumb")
-    },
-    "left_foot": _mid("left_big_toe", "left_small_toe"),
-    "right_foot": _mid("right_big_toe", "right_small_toe"),
+    **_HEAD_ABOVE_NECK_BASE,
+    **_HANDS_AT_WRISTS,
+    **_FEET_FROM_TOES,
 }
 
 # MediaPipe Pose landmark order. Its pinky/index/thumb landmarks are finger knuckles.
@@ -352,22 +364,18 @@ MEDIAPIPE33_JOINTS = (
     "right_ear",
     "mouth_left",
     "mouth_right",
-    *(
-        f"{side}_{part}"
-        for part in (
-            "shoulder",
-            "elbow",
-            "wrist",
-            "pinky",
-            "index",
-            "thumb",
-            "hip",
-            "knee",
-            "ankle",
-            "heel",
-            "foot_index",
-        )
-        for side in ("left", "right")
+    *_paired(
+        "shoulder",
+        "elbow",
+        "wrist",
+        "pinky",
+        "index",
+        "thumb",
+        "hip",
+        "knee",
+        "ankle",
+        "heel",
+        "foot_index",
     ),
 )
 MEDIAPIPE33_BONES = [
@@ -407,25 +415,21 @@ ZED38_JOINTS = (
     "right_eye",
     "left_ear",
     "right_ear",
-    *(
-        f"{side}_{part}"
-        for part in (
-            "clavicle",
-            "shoulder",
-            "elbow",
-            "wrist",
-            "hip",
-            "knee",
-            "ankle",
-            "big_toe",
-            "small_toe",
-            "heel",
-            "hand_thumb_4",
-            "hand_index_1",
-            "hand_middle_4",
-            "hand_pinky_1",
-        )
-        for side in ("left", "right")
+    *_paired(
+        "clavicle",
+        "shoulder",
+        "elbow",
+        "wrist",
+        "hip",
+        "knee",
+        "ankle",
+        "big_toe",
+        "small_toe",
+        "heel",
+        "hand_thumb_4",
+        "hand_index_1",
+        "hand_middle_4",
+        "hand_pinky_1",
     ),
 )
 ZED38_BONES = [
@@ -449,9 +453,7 @@ ZED38_BONES = [
 ZED38_TO_NTU = {
     "spine_base": "pelvis",
     "spine_mid": "spine_2",
-    "spine_shoulder": "neck",
-    "head": _sides("ear"),
-    "neck": {"neck": _NECK_FROM_BASE, **_sides("ear", (1 - _NECK_FROM_BASE) / 2)},
+    **_HEAD_ABOVE_NECK_BASE,
     **{
         f"{side}_hand": {
             f"{side}_wrist": 0.5,
@@ -462,8 +464,7 @@ ZED38_TO_NTU = {
     },
     **{f"{side}_hand_tip": f"{side}_hand_middle_4" for side in ("left", "right")},
     **{f"{side}_thumb": f"{side}_hand_thumb_4" for side in ("left", "right")},
-    "left_foot": _mid("left_big_toe", "left_small_toe"),
-    "right_foot": _mid("right_big_toe", "right_small_toe"),
+    **_FEET_FROM_TOES,
 }
 
 

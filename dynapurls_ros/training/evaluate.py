@@ -26,7 +26,7 @@ import torch
 from dynapurls_ros.checkpoint import RunInfo
 from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS
 from dynapurls_ros.paths import cache_dir
-from dynapurls_ros.refinement import RefinementConfig, TextRefiner, slot_features
+from dynapurls_ros.refinement import RefinementConfig, TextRefiner
 from dynapurls_ros.text.descriptions import ActionDescription
 from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
 from dynapurls_ros.training.data import ClipSet, class_descriptions, load_clips, split_classes
@@ -182,7 +182,7 @@ def stream_features(
     model.eval()
     stacked, owner = stacked_windows(clips, window_length)
     parts = [
-        slot_features(model, model.tokens(stacked[i : i + batch_size]), candidates)
+        model.slot_features(model.tokens(stacked[i : i + batch_size]), candidates)
         for i in range(0, len(stacked), batch_size)
     ]
     counts = np.bincount(owner, minlength=len(clips))
