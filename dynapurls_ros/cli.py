@@ -58,9 +58,11 @@ def _datasets(args: argparse.Namespace) -> tuple[list[str], dict[str, dict[str, 
 def _train(args: argparse.Namespace) -> int:
     from dynapurls_ros.training.train import TrainConfig, parse_fusion, train_to_file
 
-    datasets, options = _datasets(args)
+    datasets, options = ([], {}) if args.corpus and not args.dataset else _datasets(args)
     config = TrainConfig(
         datasets=datasets,
+        corpus=args.corpus,
+        corpus_weight=args.corpus_weight,
         split=args.split,
         descriptions=args.descriptions,
         encoder_epochs=args.encoder_epochs,
@@ -171,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--text-encoder", default="minilm", help="minilm | sentence:PATH | clip:PATH"
     )
     train.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    train.add_argument(
+        "--corpus",
+        help="text-motion corpus to pre-train with (cmu_mocap); alone, without --dataset, "
+        "it trains a corpus-only model (global slot)",
+    )
+    train.add_argument("--corpus-weight", type=float, default=1.0, help="weight of its loss")
     train.set_defaults(run=_train)
 
     evaluate = sub.add_parser("evaluate", help="zero-shot evaluation of a checkpoint")

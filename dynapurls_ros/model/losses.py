@@ -91,3 +91,29 @@ def slot_contrastive_loss(
         aux = F.cross_entropy(aux_logits, labels)
         total = total + aux_weight * aux
     return LossOutput(total=total, per_slot=per_slot.detach(), aux=aux)
+
+
+def multi_positive_contrastive(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+    """Symmetric contrastive loss when a sample may match several texts and a text
+    several samples.
+
+    Free-text corpora repeat a motion under near-identical descriptions ("walk",
+    "walking"); with one-hot targets each such pair would be pushed apart as a false
+    negative. Here every marked pair is a positive, its target weight shared evenly
+    over the row's (or column's) positives.
+
+    Args:
+        logits: ``(N, M)`` scaled similarities of N samples to M texts.
+        positives: ``(N, M)`` bool, at least one positive per row and per column.
+    """
+    if logits.shape != positives.shape or logits.dim() != 2:
+        raise ValueError(
+            f"logits and positives must be the same (N, M), got {tuple(logits.shape)} "
+            f"and {tuple(positives.shape)}"
+        )
+    if not (positives.any(dim=1).all() and positives.any(dim=0).all()):
+        raise ValueError("every sample and every text needs at least one positive")
+    target = positives.to(logits.dtype)
+    rows = -(target * logits.log_softmax(dim=1)).sum(1) / target.sum(1)
+    cols = -(target * logits.log_softmax(dim=0)).sum(0) / target.sum(0)
+    return 0.5 * (rows.mean() + cols.mean())

@@ -3,6 +3,8 @@
 Seen classes only ever enter training; the unseen classes of a split are never looked
 at here. The checkpoint is the final epoch (no selection on any test data); a stratified
 held-out share of the seen clips is kept out of training for the GZSL seen-class score.
+Text-motion corpora (``corpora``, e.g. CMU mocap) add broad motion-text pairs to both
+stages through the global slot (see :mod:`dynapurls_ros.training.corpus`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dynapurls_ros.model.losses import slot_contrastive_loss
 from dynapurls_ros.model.shift_gcn import EncoderConfig
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
+from dynapurls_ros.training.corpus import DEFAULT_MERGE, TextMotionCorpus, load_corpus
 from dynapurls_ros.training.data import (
     class_descriptions,
     holdout_mask,
@@ -45,9 +48,18 @@ class TrainConfig:
     once and ``align_epochs`` train the text alignment (partitioning, projections,
     temperatures) on them. The second stage is cheap, so variants (fusion weights,
     description sources) can share one encoder (:func:`train_alignment`).
+
+    ``corpus`` (a text-motion corpus such as ``cmu_mocap``) joins both stages with
+    weight ``corpus_weight``: its windows are aligned with their free-text
+    descriptions through the global slot (texts closer than ``text_merge`` in cosine
+    count as one). With a corpus only (no ``datasets``) the model has only a global
+    slot to score with, and its fusion is set to global only.
     """
 
     datasets: list[str] = field(default_factory=lambda: ["nw_ucla"])
+    corpus: str | None = None
+    corpus_weight: float = 1.0
+    text_merge: float = DEFAULT_MERGE
     split: str | None = None
     descriptions: str = "bank"
     encoder_epochs: int = 15
@@ -70,6 +82,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.split is not None and len(self.datasets) != 1:
             raise ValueError("a zero-shot split applies to exactly one dataset")
+        if not self.datasets and not self.corpus:
+            raise ValueError("nothing to train on: give datasets and/or a corpus")
+        if not self.datasets:
+            self.fusion = (1.0, 0.0, 0.0)  # parts and phases need labelled descriptions
         if min(self.encoder_epochs, self.align_epochs, self.views) < 1 or self.batch_size < 2:
             raise ValueError("epochs and views must be >= 1 and batch_size >= 2")
 
@@ -101,6 +117,8 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def load_seen(config: TrainConfig) -> SeenData:
+    if not config.datasets:
+        return SeenData([], torch.zeros(0, dtype=torch.long), [], [], [])
     clipset, origin = load_clips(config.datasets, config.frame_rate, config.dataset_options)
     seen, _ = split_classes(config.datasets[0], config.split, len(clipset.class_names))
     seen_set = clipset.subset(np.isin(clipset.labels, seen))
@@ -130,15 +148,55 @@ def _optimizer(params, lr: float, weight_decay: float, epochs: int, steps: int):
     return optimizer, schedule
 
 
+Step = tuple[np.ndarray | None, np.ndarray | None]  # (labelled clips, corpus clips)
+
+
+def _stage1_steps(
+    num_labelled: int,
+    corpus: TextMotionCorpus | None,
+    config: TrainConfig,
+    rng: np.random.Generator,
+) -> list[Step]:
+    """One epoch of stage 1: labelled batches paired with corpus batches; the shorter
+    list is cycled so that every step sees both (each time with new random crops)."""
+    labelled = _batches(num_labelled, config.batch_size, rng) if num_labelled else []
+    from_corpus: list[np.ndarray] = []
+    if corpus is not None:
+        order = corpus.epoch(config.window_length, rng)
+        size = config.batch_size
+        from_corpus = [order[i : i + size] for i in range(0, len(order), size)]
+        from_corpus = [b for b in from_corpus if len(b) >= 2]
+    steps = max(len(labelled), len(from_corpus))
+    return [
+        (
+            labelled[i % len(labelled)] if labelled else None,
+            from_corpus[i % len(from_corpus)] if from_corpus else None,
+        )
+        for i in range(steps)
+    ]
+
+
 def pretrain_encoder(
-    model: DynaPURLS, data: SeenData, config: TrainConfig, progress: bool
+    model: DynaPURLS,
+    data: SeenData,
+    config: TrainConfig,
+    progress: bool,
+    corpus: TextMotionCorpus | None = None,
 ) -> list[dict[str, float]]:
     """Stage 1: seen-class classification through the auxiliary head (label smoothing
-    keeps the features from collapsing onto the few seen classes)."""
+    keeps the features from collapsing onto the few seen classes), plus, with a
+    corpus, text-motion alignment of corpus windows through the global projection.
+    Both kinds of window go through the encoder in one batch, so its BatchNorm
+    statistics cover both."""
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    params = [*model.encoder.parameters(), *model.aux_head.parameters()]
-    steps = len(_batches(len(data.labels), config.batch_size, rng))
+    params = list(model.encoder.parameters())
+    if model.aux_head is not None:
+        params += model.aux_head.parameters()
+    if corpus is not None:
+        params += [*model.global_proj.parameters(), *model.temperature.parameters()]
+    num_labelled = len(data.labels)
+    steps = len(_stage1_steps(num_labelled, corpus, config, np.random.default_rng(0)))
     optimizer, schedule = _optimizer(
         params, config.lr, config.weight_decay, config.encoder_epochs, steps
     )
@@ -146,29 +204,41 @@ def pretrain_encoder(
     history = []
     bar = tqdm(range(config.encoder_epochs), desc="encoder", disable=not progress, leave=False)
     for epoch in bar:
-        total, correct, count = 0.0, 0, 0
-        for index in _batches(len(data.labels), config.batch_size, rng):
-            windows = [random_window(data.clips[i], config.window_length, rng) for i in index]
-            x = augment(torch.from_numpy(np.stack(windows)), generator)
-            y = data.labels[index]
-            logits = model.aux_logits(model.tokens(x))
-            loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+        sums = {"loss": 0.0, "corpus_loss": 0.0, "correct": 0, "count": 0, "steps": 0}
+        for labelled, from_corpus in _stage1_steps(num_labelled, corpus, config, rng):
+            parts = []
+            if labelled is not None:
+                parts += [random_window(data.clips[i], config.window_length, rng) for i in labelled]
+            if from_corpus is not None:
+                parts += list(corpus.windows(from_corpus, config.window_length, rng))
+            tokens = model.tokens(augment(torch.from_numpy(np.stack(parts)), generator))
+            split = 0 if labelled is None else len(labelled)
+            loss = torch.zeros(())
+            if labelled is not None:
+                y = data.labels[labelled]
+                logits = model.aux_logits(tokens[:split])
+                loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+                sums["loss"] += loss.item()
+                sums["correct"] += int((logits.argmax(1) == y).sum())
+                sums["count"] += split
+            if from_corpus is not None:
+                corpus_loss = corpus.loss(model, tokens[split:].mean(dim=1), from_corpus)
+                loss = loss + config.corpus_weight * corpus_loss
+                sums["corpus_loss"] += corpus_loss.item()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-            total += loss.item() * len(index)
-            correct += int((logits.argmax(1) == y).sum())
-            count += len(index)
-        history.append(
-            {
-                "stage": 1,
-                "epoch": epoch + 1,
-                "loss": total / count,
-                "train_acc": 100 * correct / count,
-            }
-        )
-        bar.set_postfix(loss=f"{total / count:.3f}", acc=f"{100 * correct / count:.1f}")
+            sums["steps"] += 1
+        record = {
+            "stage": 1,
+            "epoch": epoch + 1,
+            "loss": sums["loss"] / sums["steps"],
+            "corpus_loss": sums["corpus_loss"] / sums["steps"],
+            "train_acc": 100 * sums["correct"] / max(1, sums["count"]),
+        }
+        history.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.3f}", corpus=f"{record['corpus_loss']:.3f}")
     return history
 
 
@@ -192,6 +262,35 @@ def frozen_tokens(
     return torch.cat(tokens), torch.cat(labels)
 
 
+@dataclass
+class CorpusTokens:
+    """Mean tokens of ``views`` frozen-encoder windows per corpus clip (all the global
+    slot needs) and the clip each came from."""
+
+    corpus: TextMotionCorpus
+    mean_tokens: torch.Tensor  # (N*views, C)
+    index: np.ndarray  # (N*views,) clip indices
+
+    def loss(self, model: DynaPURLS, rng: np.random.Generator, size: int) -> torch.Tensor:
+        """Corpus loss of a random batch of ``size`` stored windows."""
+        pick = rng.choice(len(self.index), size=min(size, len(self.index)), replace=False)
+        return self.corpus.loss(model, self.mean_tokens[pick], self.index[pick])
+
+
+@torch.inference_mode()
+def corpus_tokens(model: DynaPURLS, corpus: TextMotionCorpus, config: TrainConfig) -> CorpusTokens:
+    rng = np.random.default_rng(config.seed + 3)
+    generator = torch.Generator().manual_seed(config.seed + 3)
+    model.encoder.eval()
+    index = np.tile(np.arange(len(corpus.clips)), config.views)
+    means = []
+    for first in range(0, len(index), 256):
+        chunk = index[first : first + 256]
+        x = augment(torch.from_numpy(corpus.windows(chunk, config.window_length, rng)), generator)
+        means.append(model.tokens(x).mean(dim=1))
+    return CorpusTokens(corpus, torch.cat(means), index)
+
+
 def train_alignment(
     model: DynaPURLS,
     tokens: torch.Tensor,
@@ -199,10 +298,13 @@ def train_alignment(
     class_text: torch.Tensor,
     config: TrainConfig,
     progress: bool = False,
+    corpus: CorpusTokens | None = None,
 ) -> list[dict[str, float]]:
     """Stage 2: per-slot contrastive alignment of frozen tokens with the seen classes'
     texts, using the same candidate-query scores as inference. Slots whose fusion weight
-    is zero are not trained (ablation rows)."""
+    is zero are not trained (ablation rows). With ``corpus``, every step also aligns a
+    batch of corpus windows with their texts (weight ``corpus_weight``), so that the
+    global projection keeps the corpus' breadth instead of fitting the seen classes."""
     rng = np.random.default_rng(config.seed + 2)
     slots = model.slot_weights > 0
     params = [
@@ -225,12 +327,14 @@ def train_alignment(
         for index in _batches(len(labels), batch, rng):
             y = labels[index]
             sims = model.token_similarities(tokens[index], class_text)
-            loss = slot_contrastive_loss(sims[..., slots], y, model.temperature()[slots])
+            loss = slot_contrastive_loss(sims[..., slots], y, model.temperature()[slots]).total
+            if corpus is not None:
+                loss = loss + config.corpus_weight * corpus.loss(model, rng, batch)
             optimizer.zero_grad(set_to_none=True)
-            loss.total.backward()
+            loss.backward()
             optimizer.step()
             schedule.step()
-            total += loss.total.item() * len(index)
+            total += loss.item() * len(index)
             correct += int((model.fuse(sims.detach()).argmax(1) == y).sum())
         record = {
             "stage": 2,
@@ -277,18 +381,32 @@ def run_info(config: TrainConfig, data: SeenData) -> RunInfo:
     )
 
 
+def load_training_corpus(config: TrainConfig) -> TextMotionCorpus | None:
+    if config.corpus is None:
+        return None
+    options = config.dataset_options.get(config.corpus)
+    return load_corpus(
+        config.corpus, config.frame_rate, config.text_encoder, config.text_merge, options
+    )
+
+
 def train(config: TrainConfig, progress: bool = True) -> TrainResult:
-    """Train a model on the seen classes of ``config`` and return it (eval mode)."""
+    """Train a model on the seen classes (and corpus) of ``config``; eval mode."""
     if config.threads:
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
     start = time.perf_counter()
     data = load_seen(config)
-    class_text = seen_text(data, config)
-    model = build_model(config, class_text.shape[-1], len(data.seen_names))
-    history = pretrain_encoder(model, data, config, progress)
-    tokens, labels = frozen_tokens(model, data, config)
-    history += train_alignment(model, tokens, labels, class_text, config, progress)
+    corpus = load_training_corpus(config)
+    class_text = seen_text(data, config) if data.seen_names else None
+    text_dim = corpus.embeddings.shape[-1] if class_text is None else class_text.shape[-1]
+    model = build_model(config, text_dim, len(data.seen_names))
+    history = pretrain_encoder(model, data, config, progress, corpus)
+    if class_text is not None:  # with a corpus only, stage 1 trained all there is
+        tokens, labels = frozen_tokens(model, data, config)
+        extra = None if corpus is None else corpus_tokens(model, corpus, config)
+        history += train_alignment(model, tokens, labels, class_text, config, progress, extra)
+    model.eval()
     return TrainResult(model, run_info(config, data), time.perf_counter() - start, history)
 
 

@@ -1,0 +1,131 @@
+"""Text-motion pre-training material: a motion corpus whose trials carry free text.
+
+Labelled action datasets give a few dozen classes; a corpus such as CMU mocap gives
+thousands of trials of many kinds of motion, each with a short description. Aligning
+windows of those trials with their descriptions (through the model's global slot)
+teaches the encoder and the global projection a far broader motion vocabulary than the
+seen classes alone, which is what zero-shot recognition of new labels needs.
+
+Two properties of such a corpus shape this module:
+
+- descriptions repeat with small variations ("walk", "walking"), so texts whose
+  embeddings nearly coincide are treated as the same text: they count as positives of
+  each other's samples instead of false negatives (:func:`same_text_mask`);
+- every CMU subject was retargeted to one body, so body proportions never vary; each
+  trial gets a random bone-length scaling per window (:func:`scale_bones`) so that the
+  encoder does not learn one body's proportions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.model.dynapurls import DynaPURLS
+from dynapurls_ros.model.losses import multi_positive_contrastive
+from dynapurls_ros.paths import cache_dir
+from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
+from dynapurls_ros.text.descriptions import SLOTS
+from dynapurls_ros.text.encoder import make_text_encoder
+from dynapurls_ros.training.windows import clips_for, random_window
+
+GLOBAL_SLOT = SLOTS.index("global")
+DEFAULT_MERGE = 0.9  # MiniLM cosine above which two descriptions count as one text
+BONE_SPREAD = 0.1  # bone lengths are scaled by a factor in [1 - spread, 1 + spread]
+MAX_REPEATS = 3  # windows per trial and epoch, for the longest trials
+
+
+def _tree_order(parents: tuple[int, ...]) -> list[int]:
+    """Joints ordered so that every parent comes before its children."""
+    order = [j for j, p in enumerate(parents) if p < 0]
+    for joint in order:  # grows while iterating: breadth-first
+        order += [j for j, p in enumerate(parents) if p == joint]
+    return order
+
+
+CANONICAL_ORDER = _tree_order(CANONICAL_PARENTS)
+
+
+def scale_bones(
+    clip: np.ndarray, rng: np.random.Generator, spread: float = BONE_SPREAD
+) -> np.ndarray:
+    """``(T, 25, 3)`` canonical clip with every bone's length scaled by its own random
+    factor (constant over the clip), rebuilt from the root outwards so that children
+    follow their scaled parents; the root trajectory is unchanged."""
+    factors = rng.uniform(1.0 - spread, 1.0 + spread, size=len(CANONICAL_PARENTS))
+    out = clip.copy()
+    for joint in CANONICAL_ORDER:
+        parent = CANONICAL_PARENTS[joint]
+        if parent >= 0:
+            out[:, joint] = out[:, parent] + factors[joint] * (clip[:, joint] - clip[:, parent])
+    return out
+
+
+def same_text_mask(embeddings: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``(M, M)`` bool: pairs of unit text embeddings with cosine >= ``threshold``
+    (the diagonal is always set)."""
+    same = embeddings @ embeddings.T >= threshold
+    return same | torch.eye(len(embeddings), dtype=torch.bool)
+
+
+@dataclass
+class TextMotionCorpus:
+    """Canonical clips at the model rate, each with the index of its text."""
+
+    name: str
+    clips: list[np.ndarray]
+    text_ids: np.ndarray  # (N,) into texts
+    texts: list[str]
+    embeddings: torch.Tensor  # (M, d) unit text embeddings
+    same_text: torch.Tensor  # (M, M) bool, see same_text_mask
+
+    def epoch(self, window_length: int, rng: np.random.Generator) -> np.ndarray:
+        """Shuffled clip indices of one epoch; a long trial appears once per ten
+        windows of length, at most ``MAX_REPEATS`` times (each time a new crop)."""
+        lengths = np.array([len(c) for c in self.clips])
+        repeats = np.clip(lengths // (10 * window_length), 1, MAX_REPEATS)
+        return rng.permutation(np.repeat(np.arange(len(self.clips)), repeats))
+
+    def windows(
+        self, index: np.ndarray, window_length: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Normalised model inputs ``(B, 3, T, 25)`` of random, bone-scaled windows."""
+        crops = [random_window(scale_bones(self.clips[i], rng), window_length, rng) for i in index]
+        return np.stack(crops)
+
+    def loss(self, model: DynaPURLS, mean_tokens: torch.Tensor, index: np.ndarray) -> torch.Tensor:
+        """Contrastive loss of the global projection of ``mean_tokens`` ``(B, C)`` (the
+        mean token of each window of clips ``index``) against the batch's texts."""
+        ids = torch.from_numpy(self.text_ids[index])
+        unique = torch.unique(ids)
+        vectors = model.global_vector(mean_tokens)
+        logits = vectors @ self.embeddings[unique].T * model.temperature()[GLOBAL_SLOT]
+        return multi_positive_contrastive(logits, self.same_text[ids][:, unique])
+
+
+def load_corpus(
+    name: str,
+    frame_rate: float,
+    text_encoder: str,
+    merge_threshold: float = DEFAULT_MERGE,
+    options: Mapping[str, Any] | None = None,
+) -> TextMotionCorpus:
+    """Dataset ``name`` (its class names are the trials' descriptions) as a corpus,
+    with its texts encoded by ``text_encoder`` (cached on disk)."""
+    dataset = load_dataset(name, **(options or {}))
+    encoder = make_text_encoder(text_encoder, cache_dir=cache_dir() / "text")
+    embeddings = F.normalize(encoder.encode(list(dataset.class_names)).float(), dim=-1)
+    return TextMotionCorpus(
+        name=name,
+        clips=clips_for(dataset.samples, dataset.layout, frame_rate),
+        text_ids=np.array([s.label for s in dataset.samples], dtype=np.int64),
+        texts=list(dataset.class_names),
+        embeddings=embeddings,
+        same_text=same_text_mask(embeddings, merge_threshold),
+    )
