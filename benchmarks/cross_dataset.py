@@ -35,6 +35,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from dynapurls_ros.checkpoint import save_checkpoint  # noqa: E402
 from dynapurls_ros.training.evaluate import evaluate, prepare  # noqa: E402
 from dynapurls_ros.training.train import TrainConfig, train  # noqa: E402
 
@@ -59,11 +60,15 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
         encoder_epochs=args.encoder_epochs,
         align_epochs=args.align_epochs,
         views=args.views,
+        batch_size=args.batch_size,
         threads=args.threads,
     )
     start = time.perf_counter()
     result = train(config, progress=False)
     seconds = time.perf_counter() - start
+    if args.save_dir:
+        args.save_dir.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(args.save_dir / f"{setup}-seed{seed}.pt", result.model, result.info)
     rows = []
     for target in targets:
         for source in DESCRIPTIONS:
@@ -79,7 +84,9 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
                 "top5": metrics["top5"],
                 "train_seconds": round(seconds, 1),
                 "encoder_epochs": args.encoder_epochs,
+                "batch_size": args.batch_size,
                 "threads": torch.get_num_threads(),
+                "tag": args.tag if with_corpus else "",  # tags name corpus variants
             }
             print(
                 f"{setup:12s} -> {target:8s} {source:7s} seed {seed}  top1 {row['top1']:5.1f}  "
@@ -94,15 +101,25 @@ def summary(path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
-        key = (row["target"], row["setup"], row["descriptions"], row["encoder_epochs"])
+        key = (
+            row["target"],
+            row["setup"],
+            row["descriptions"],
+            row["encoder_epochs"],
+            row.get("batch_size", 64),
+            row.get("tag", ""),
+        )
         groups[key].append(row)
-    print(f"{'target':8s} {'trained on':12s} {'vocab':7s} {'ep':>3s} {'n':>2s}  top-1 mean ± std")
-    for (target, setup, source, epochs), members in sorted(groups.items()):
+    print(
+        f"{'target':8s} {'trained on':12s} {'vocab':7s} {'ep':>3s} {'bs':>4s} {'tag':10s} "
+        f"{'n':>2s}  top-1 mean ± std"
+    )
+    for (target, setup, source, epochs, batch, tag), members in sorted(groups.items()):
         top1 = [m["top1"] for m in members]
         std = statistics.stdev(top1) if len(top1) > 1 else 0.0
         seeds = ",".join(str(m["seed"]) for m in members)
         print(
-            f"{target:8s} {setup:12s} {source:7s} {epochs:3d} {len(top1):2d}  "
+            f"{target:8s} {setup:12s} {source:7s} {epochs:3d} {batch:4d} {tag:10s} {len(top1):2d}  "
             f"{statistics.mean(top1):5.1f} ± {std:4.1f}   seeds {seeds}"
         )
 
@@ -114,7 +131,10 @@ def main() -> int:
     parser.add_argument("--encoder-epochs", type=int, default=12)
     parser.add_argument("--align-epochs", type=int, default=8)
     parser.add_argument("--views", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--tag", default="", help="label of this configuration in the summary")
+    parser.add_argument("--save-dir", type=Path, help="keep each trained checkpoint here")
     parser.add_argument("--results", type=Path, default=REPO / "runs" / "cross_dataset.jsonl")
     parser.add_argument("--summary", action="store_true", help="only print the summary")
     args = parser.parse_args()

@@ -100,6 +100,10 @@ def bench_text() -> None:
         start = time.perf_counter()
         encode_descriptions(CachedTextEncoder(encoder, cache_dir), descs)  # new process view
         print(f"  same vocabulary from the disk cache: {time.perf_counter() - start:.3f} s")
+        changed = [*descs[:-1], label_only_description("a label never encoded before")]
+        start = time.perf_counter()
+        encode_descriptions(CachedTextEncoder(encoder, cache_dir), changed)
+        print(f"  one label changed (8 new texts): {time.perf_counter() - start:.3f} s")
 
 
 def main() -> None:

@@ -15,6 +15,10 @@ frozen encoder (stage 2) and is evaluated:
   template fallback's descriptions (the description benchmark: labels, template, bank,
   reference on the same encoders and seeds).
 
+``--corpus cmu_mocap`` adds the CMU text-motion corpus to both training stages (rows
+get a ``+cmu_mocap`` suffix); the unseen classes stay unseen (CMU's free text is not
+checked against their names, see docs/MODEL.md).
+
 Jobs can be split over processes (``--shard 0/2`` and ``--shard 1/2``); each appends
 JSON lines to ``--results``, and ``--summary`` prints mean ± std per split and variant.
 
@@ -69,14 +73,17 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         encoder_epochs=args.encoder_epochs,
         align_epochs=args.align_epochs,
         views=args.views,
+        corpus=args.corpus,
     )
     T.seed_everything(seed)
     start = time.perf_counter()
     data = T.load_seen(config)
     text = T.seen_text(data, config)
     model = T.build_model(config, text.shape[-1], len(data.seen_names))
-    T.pretrain_encoder(model, data, config, progress=False)
+    corpus = T.load_training_corpus(config)
+    T.pretrain_encoder(model, data, config, progress=False, corpus=corpus)
     tokens, labels = T.frozen_tokens(model, data, config)
+    extra = None if corpus is None else T.corpus_tokens(model, corpus, config)
     stage1 = time.perf_counter() - start
     encoder_state = {k: v.clone() for k, v in model.state_dict().items()}
 
@@ -91,7 +98,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         vtext = text if source == "bank" else T.seen_text(data, vconfig)
         t0 = time.perf_counter()
         T.seed_everything(seed)
-        T.train_alignment(model, tokens, labels, vtext, vconfig)
+        T.train_alignment(model, tokens, labels, vtext, vconfig, corpus=extra)
         stage2 = time.perf_counter() - t0
         info = T.run_info(vconfig, data)
         result = evaluate(model, info, prepare(info, [dataset], split, source))
@@ -99,7 +106,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
             "dataset": dataset,
             "split": split,
             "seed": seed,
-            "variant": variant,
+            "variant": variant + ("+" + args.corpus if args.corpus else ""),
             "top1": result["top1"],
             "top5": result["top5"],
             "gzsl": result.get("gzsl"),
@@ -108,7 +115,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
             "threads": torch.get_num_threads(),
         }
         print(
-            f"{dataset:8s} {split:10s} seed {seed}  {variant:15s} top1 {row['top1']:5.1f}  "
+            f"{dataset:8s} {split:10s} seed {seed}  {row['variant']:24s} top1 {row['top1']:5.1f}  "
             f"top5 {row['top5']:5.1f}  train {row['train_seconds']:.0f}s",
             flush=True,
         )
@@ -122,13 +129,13 @@ def summary(path: Path) -> None:
     for row in rows:
         split = "random5 (mean of splits)" if row["split"].startswith("random5") else row["split"]
         groups[(row["dataset"], split, row["variant"])].append(row)
-    print(f"{'dataset':8s} {'split':26s} {'variant':15s} {'n':>3s}  top-1 mean ± std   train s")
+    print(f"{'dataset':8s} {'split':26s} {'variant':24s} {'n':>3s}  top-1 mean ± std   train s")
     for (dataset, split, variant), members in sorted(groups.items()):
         top1 = [m["top1"] for m in members]
         std = statistics.stdev(top1) if len(top1) > 1 else 0.0
         seconds = statistics.mean(m["train_seconds"] for m in members)
         print(
-            f"{dataset:8s} {split:26s} {variant:15s} {len(top1):3d}  "
+            f"{dataset:8s} {split:26s} {variant:24s} {len(top1):3d}  "
             f"{statistics.mean(top1):5.1f} ± {std:4.1f}       {seconds:5.0f}"
         )
 
@@ -144,6 +151,7 @@ def main() -> int:
     parser.add_argument("--align-epochs", type=int, default=8)
     parser.add_argument("--views", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--corpus", help="add a text-motion corpus (cmu_mocap) to training")
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th job from i")
     parser.add_argument("--results", type=Path, default=REPO / "runs" / "zero_shot.jsonl")
     parser.add_argument("--summary", action="store_true", help="only print the summary")

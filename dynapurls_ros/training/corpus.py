@@ -11,6 +11,10 @@ Two properties of such a corpus shape this module:
 - descriptions repeat with small variations ("walk", "walking"), so texts whose
   embeddings nearly coincide are treated as the same text: they count as positives of
   each other's samples instead of false negatives (:func:`same_text_mask`);
+- descriptions are short action phrases ("walk", "punch/strike"), the same kind of text
+  as a user's labels; both are framed by the same sentence before encoding
+  (:func:`~dynapurls_ros.text.descriptions.label_only_description`'s global slot), so
+  a label is compared with what the model learned in the form it learned it;
 - every CMU subject was retargeted to one body, so body proportions never vary; each
   trial gets a random bone-length scaling per window (:func:`scale_bones`) so that the
   encoder does not learn one body's proportions.
@@ -31,7 +35,7 @@ from dynapurls_ros.model.dynapurls import DynaPURLS
 from dynapurls_ros.model.losses import multi_positive_contrastive
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
-from dynapurls_ros.text.descriptions import SLOTS
+from dynapurls_ros.text.descriptions import SLOTS, label_only_description
 from dynapurls_ros.text.encoder import make_text_encoder
 from dynapurls_ros.training.windows import clips_for, random_window
 
@@ -120,7 +124,8 @@ def load_corpus(
     with its texts encoded by ``text_encoder`` (cached on disk)."""
     dataset = load_dataset(name, **(options or {}))
     encoder = make_text_encoder(text_encoder, cache_dir=cache_dir() / "text")
-    embeddings = F.normalize(encoder.encode(list(dataset.class_names)).float(), dim=-1)
+    framed = [label_only_description(text).texts[GLOBAL_SLOT] for text in dataset.class_names]
+    embeddings = F.normalize(encoder.encode(framed).float(), dim=-1)
     return TextMotionCorpus(
         name=name,
         clips=clips_for(dataset.samples, dataset.layout, frame_rate),
