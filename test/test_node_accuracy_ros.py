@@ -6,8 +6,11 @@ times faster than real time (stamps keep the real 30 Hz spacing), with a pause b
 them longer than the person timeout (each recording is a fresh track); the
 node, started as a separate process with the default checkpoint and the GTU-3D class
 names as its vocabulary, must give the replayed action as the majority label of at least
-70% of the sequences (chance: 7%). The issue's target is 80%; the shipped model reaches
-75% here (15 of these 20), so this bound guards what exists without claiming the target.
+75% of the sequences (chance: 7%). The shipped model gets 17 of these 20 (85%; the
+issue's target is 80%); the bound leaves two sequences of slack because a starved CPU
+lets the node skip windows (it cuts only the newest when behind), which changes votes.
+These are GTU-3D recordings the default model was trained on (every class seen): this
+checks the live path end to end, not zero-shot accuracy.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from dynapurls_ros.datasets import load_dataset
 pytestmark = pytest.mark.ros
 
 SEQUENCES = 20
-MIN_RIGHT = 0.7
+MIN_RIGHT = 0.75
 
 
 def test_replayed_recordings_get_their_labels(ros_env, tmp_path) -> None:
