@@ -167,18 +167,3 @@ def test_invalid_construction_is_refused() -> None:
         PersonBuffers(window_length=0, stride=1, frame_rate=30.0, person_timeout=1.0)
     with pytest.raises(ValueError, match="frame_rate"):
         PersonBuffers(window_length=5, stride=1, frame_rate=0.0, person_timeout=1.0)
-
-
-def test_window_due_tells_the_node_when_to_run_inference() -> None:
-    seq = real_sequence()[:20]
-    buffers = PersonBuffers(window_length=10, stride=5, frame_rate=30.0, person_timeout=1.0)
-    stamps = stamps_at(30.0, 20)
-    due = []
-    for stamp, frame in zip(stamps, seq, strict=True):
-        buffers.push(1, stamp, frame, received=0.0)
-        due.append(buffers.window_due(1))
-        if due[-1]:
-            assert len(buffers.ready_windows(now=0.0)) == 1
-    # the first window once ten frames are in, then one every five frames
-    assert [i for i, d in enumerate(due) if d] == [9, 14, 19]
-    assert not buffers.window_due(2)  # an unknown person has nothing due

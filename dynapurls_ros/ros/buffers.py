@@ -173,12 +173,6 @@ class PersonBuffers:
         if self._due(track):
             self._ended.append(self._cut(person_id, track))
 
-    def window_due(self, person_id: int) -> bool:
-        """Whether ``person_id`` has a window to cut now (cheap: two comparisons), or a
-        track of theirs ended with one."""
-        track = self._tracks.get(person_id)
-        return bool(self._ended) or (track is not None and self._due(track))
-
     def ready_windows(self, now: float) -> list[Window]:
         """Expire silent persons, then cut every window that is due (one per person)."""
         self.expire(now)

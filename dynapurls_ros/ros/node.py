@@ -5,13 +5,9 @@ Thin by design: messages become canonical frames in ``inputs``, frames become wi
 ``diagnostics`` and everything about the model is the ``Recognizer``'s. What remains here
 is the wiring and the threading:
 
-- the subscription and inference run in separate callback groups of a multi-threaded
-  executor, so receiving never waits for a forward pass (the buffers are shared behind a
-  lock);
-- inference is event-driven: the message that completes a window triggers a guard
-  condition, so a label does not wait for a timer tick (a timer would add up to its
-  period to every label's latency); a slow timer still collects the windows of
-  persons who left (person timeout);
+- the subscription and the inference timer run in separate callback groups of a
+  multi-threaded executor, so receiving never waits for a forward pass (the buffers are
+  shared behind a lock);
 - all persons' due windows go to the recognizer as one batch;
 - a new vocabulary is encoded on a worker thread and swapped in atomically when ready;
   until then recognition carries on with the old one.
@@ -57,7 +53,6 @@ ADAPTATION_PARAMS = (
     "adaptation_lr",
 )
 UNUSABLE_WINDOW = "unusable_window"
-EXPIRY_PERIOD_S = 0.1  # how often departed persons are expired and their last windows cut
 STARTUP_ERRORS = (
     InvalidParameterValueException,
     InvalidParameterTypeException,
@@ -171,9 +166,8 @@ class ActionRecognizerNode(Node):
             callback_group=MutuallyExclusiveCallbackGroup(),
         )
         self.create_service(Trigger, "~/reset_adaptation", self._on_reset_adaptation)
-        inference = MutuallyExclusiveCallbackGroup()
-        self._window_due = self.create_guard_condition(self._infer, callback_group=inference)
-        self.create_timer(EXPIRY_PERIOD_S, self._infer, callback_group=inference)
+        period = float(np.clip(stride / rate / 2.0, 0.01, 0.1))
+        self.create_timer(period, self._infer, callback_group=MutuallyExclusiveCallbackGroup())
         self._last_snapshot = self._stats.snapshot()
         self.create_timer(settings.diagnostics_period, self._report)
 
@@ -275,9 +269,6 @@ class ActionRecognizerNode(Node):
                 self._buffers.push(f.person_id, f.stamp_ns, f.joints, received, f.frame_id)
                 for f in adapted.frames
             ]
-            due = any(self._buffers.window_due(f.person_id) for f in adapted.frames)
-        if due:
-            self._window_due.trigger()
         for frame, reason in zip(adapted.frames, reasons, strict=True):
             if reason is None:
                 self._stats.count("skeletons")
