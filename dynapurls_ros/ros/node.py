@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import rclpy
+import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -369,6 +370,11 @@ class ActionRecognizerNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``ros2 run dynapurls_ros recognizer``."""
+    # Inference runs on whichever executor thread is free, and every OS thread that
+    # calls into torch gets its own OpenMP team, whose idle workers spin: on a 2-core
+    # robot computer several spinning teams starve the node for seconds. One intra-op
+    # thread per call avoids the teams; windows of all persons are still one batch.
+    torch.set_num_threads(1)
     rclpy.init(args=args)
     node = None
     try:
