@@ -22,9 +22,7 @@ Results are appended as JSON lines to ``--results``; ``--summary`` prints mean Â
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -34,6 +32,8 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from results import append_rows, mean_std, read_rows  # noqa: E402
 
 from dynapurls_ros.checkpoint import save_checkpoint  # noqa: E402
 from dynapurls_ros.training.evaluate import evaluate, prepare  # noqa: E402
@@ -98,7 +98,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
 
 
 def summary(path: Path) -> None:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = read_rows(path)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         key = (
@@ -116,11 +116,10 @@ def summary(path: Path) -> None:
     )
     for (target, setup, source, epochs, batch, tag), members in sorted(groups.items()):
         top1 = [m["top1"] for m in members]
-        std = statistics.stdev(top1) if len(top1) > 1 else 0.0
         seeds = ",".join(str(m["seed"]) for m in members)
         print(
             f"{target:8s} {setup:12s} {source:7s} {epochs:3d} {batch:4d} {tag:10s} {len(top1):2d}  "
-            f"{statistics.mean(top1):5.1f} Â± {std:4.1f}   seeds {seeds}"
+            f"{mean_std(top1)}   seeds {seeds}"
         )
 
 
@@ -141,12 +140,10 @@ def main() -> int:
     if args.summary:
         summary(args.results)
         return 0
-    args.results.parent.mkdir(parents=True, exist_ok=True)
     for setup in args.setups:
         for seed in args.seeds:
             rows = run_job(setup, seed, args)
-            with args.results.open("a") as out:
-                out.writelines(json.dumps(row) + "\n" for row in rows)
+            append_rows(args.results, rows)
     return 0
 
 

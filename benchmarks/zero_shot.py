@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import statistics
 import sys
@@ -43,6 +42,8 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from results import append_rows, mean_std, read_rows  # noqa: E402
 
 from dynapurls_ros.model.dynapurls import fusion_slot_weights  # noqa: E402
 from dynapurls_ros.training import train as T  # noqa: E402
@@ -124,7 +125,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
 
 
 def summary(path: Path) -> None:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = read_rows(path)
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for row in rows:
         split = "random5 (mean of splits)" if row["split"].startswith("random5") else row["split"]
@@ -132,11 +133,10 @@ def summary(path: Path) -> None:
     print(f"{'dataset':8s} {'split':26s} {'variant':24s} {'n':>3s}  top-1 mean ± std   train s")
     for (dataset, split, variant), members in sorted(groups.items()):
         top1 = [m["top1"] for m in members]
-        std = statistics.stdev(top1) if len(top1) > 1 else 0.0
         seconds = statistics.mean(m["train_seconds"] for m in members)
         print(
             f"{dataset:8s} {split:26s} {variant:24s} {len(top1):3d}  "
-            f"{statistics.mean(top1):5.1f} ± {std:4.1f}       {seconds:5.0f}"
+            f"{mean_std(top1)}       {seconds:5.0f}"
         )
 
 
@@ -161,11 +161,9 @@ def main() -> int:
         return 0
     torch.set_num_threads(args.threads)
     index, count = (int(v) for v in args.shard.split("/"))
-    args.results.parent.mkdir(parents=True, exist_ok=True)
     for dataset, split, seed in jobs(args)[index::count]:
         rows = run_job(dataset, split, seed, args)
-        with args.results.open("a") as out:
-            out.writelines(json.dumps(row) + "\n" for row in rows)
+        append_rows(args.results, rows)
     return 0
 
 
