@@ -62,6 +62,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
         views=args.views,
         batch_size=args.batch_size,
         threads=args.threads,
+        device=args.device,
     )
     start = time.perf_counter()
     result = train(config, progress=False)
@@ -86,6 +87,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
                 "encoder_epochs": args.encoder_epochs,
                 "batch_size": args.batch_size,
                 "threads": torch.get_num_threads(),
+                "device": args.device,
                 "tag": args.tag if with_corpus else "",  # tags name corpus variants
             }
             print(
@@ -108,17 +110,19 @@ def summary(path: Path) -> None:
             row["encoder_epochs"],
             row.get("batch_size", 64),
             row.get("tag", ""),
+            row.get("device", "cpu"),
         )
         groups[key].append(row)
     print(
         f"{'target':8s} {'trained on':12s} {'vocab':7s} {'ep':>3s} {'bs':>4s} {'tag':10s} "
-        f"{'n':>2s}  top-1 mean ± std"
+        f"{'device':6s} {'n':>2s}  top-1 mean ± std"
     )
-    for (target, setup, source, epochs, batch, tag), members in sorted(groups.items()):
+    for (target, setup, source, epochs, batch, tag, device), members in sorted(groups.items()):
         top1 = [m["top1"] for m in members]
         seeds = ",".join(str(m["seed"]) for m in members)
         print(
-            f"{target:8s} {setup:12s} {source:7s} {epochs:3d} {batch:4d} {tag:10s} {len(top1):2d}  "
+            f"{target:8s} {setup:12s} {source:7s} {epochs:3d} {batch:4d} {tag:10s} {device:6s} "
+            f"{len(top1):2d}  "
             f"{mean_std(top1)}   seeds {seeds}"
         )
 
@@ -132,6 +136,7 @@ def main() -> int:
     parser.add_argument("--views", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="torch device of the network")
     parser.add_argument("--tag", default="", help="label of this configuration in the summary")
     parser.add_argument("--save-dir", type=Path, help="keep each trained checkpoint here")
     parser.add_argument("--results", type=Path, default=REPO / "runs" / "cross_dataset.jsonl")

@@ -75,15 +75,19 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         align_epochs=args.align_epochs,
         views=args.views,
         corpus=args.corpus,
+        device=args.device,
     )
     T.seed_everything(seed)
     start = time.perf_counter()
     data = T.load_seen(config)
-    text = T.seen_text(data, config)
-    model = T.build_model(config, text.shape[-1], len(data.seen_names))
+    text = T.seen_text(data, config).to(args.device)
+    model = T.build_model(config, text.shape[-1], len(data.seen_names)).to(args.device)
     corpus = T.load_training_corpus(config)
+    if corpus is not None:
+        corpus = corpus.to(args.device)
     T.pretrain_encoder(model, data, config, progress=False, corpus=corpus)
     tokens, labels = T.frozen_tokens(model, data, config)
+    labels = labels.to(args.device)
     extra = None if corpus is None else T.corpus_tokens(model, corpus, config)
     stage1 = time.perf_counter() - start
     encoder_state = {k: v.clone() for k, v in model.state_dict().items()}
@@ -96,13 +100,14 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         vconfig = dataclasses.replace(config, fusion=fusion, descriptions=source)
         model.load_state_dict(encoder_state)
         model.slot_weights.copy_(fusion_slot_weights(*fusion))
-        vtext = text if source == "bank" else T.seen_text(data, vconfig)
+        vtext = text if source == "bank" else T.seen_text(data, vconfig).to(args.device)
         t0 = time.perf_counter()
         T.seed_everything(seed)
         T.train_alignment(model, tokens, labels, vtext, vconfig, corpus=extra)
         stage2 = time.perf_counter() - t0
         info = T.run_info(vconfig, data)
-        result = evaluate(model, info, prepare(info, [dataset], split, source))
+        result = evaluate(model.cpu(), info, prepare(info, [dataset], split, source))
+        model.to(args.device)
         row = {
             "dataset": dataset,
             "split": split,
@@ -114,6 +119,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
             "per_class": result["per_class"],
             "train_seconds": round(stage1 + stage2, 1),
             "threads": torch.get_num_threads(),
+            "device": args.device,
         }
         print(
             f"{dataset:8s} {split:10s} seed {seed}  {row['variant']:24s} top1 {row['top1']:5.1f}  "
@@ -126,16 +132,19 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
 
 def summary(path: Path) -> None:
     rows = read_rows(path)
-    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str], list[dict]] = defaultdict(list)
     for row in rows:
         split = "random5 (mean of splits)" if row["split"].startswith("random5") else row["split"]
-        groups[(row["dataset"], split, row["variant"])].append(row)
-    print(f"{'dataset':8s} {'split':26s} {'variant':24s} {'n':>3s}  top-1 mean ± std   train s")
-    for (dataset, split, variant), members in sorted(groups.items()):
+        groups[(row["dataset"], split, row["variant"], row.get("device", "cpu"))].append(row)
+    print(
+        f"{'dataset':8s} {'split':26s} {'variant':24s} {'device':6s} {'n':>3s}  "
+        "top-1 mean ± std   train s"
+    )
+    for (dataset, split, variant, device), members in sorted(groups.items()):
         top1 = [m["top1"] for m in members]
         seconds = statistics.mean(m["train_seconds"] for m in members)
         print(
-            f"{dataset:8s} {split:26s} {variant:24s} {len(top1):3d}  "
+            f"{dataset:8s} {split:26s} {variant:24s} {device:6s} {len(top1):3d}  "
             f"{mean_std(top1)}       {seconds:5.0f}"
         )
 
@@ -151,6 +160,7 @@ def main() -> int:
     parser.add_argument("--align-epochs", type=int, default=8)
     parser.add_argument("--views", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="torch device of the network")
     parser.add_argument("--corpus", help="add a text-motion corpus (cmu_mocap) to training")
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th job from i")
     parser.add_argument("--results", type=Path, default=REPO / "runs" / "zero_shot.jsonl")

@@ -75,6 +75,7 @@ def _train(args: argparse.Namespace) -> int:
         fusion=parse_fusion(args.fusion),
         text_encoder=args.text_encoder,
         threads=args.threads,
+        device=args.device,
         dataset_options=options,
     )
     result = train_to_file(config, args.output)
@@ -173,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--text-encoder", default="minilm", help="minilm | sentence:PATH | clip:PATH"
     )
     train.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    train.add_argument("--device", default="cpu", help="torch device of the network (cpu, cuda)")
     train.add_argument(
         "--corpus",
         help="text-motion corpus to pre-train with (cmu_mocap); alone, without --dataset, "

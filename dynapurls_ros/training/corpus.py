@@ -23,7 +23,7 @@ Two properties of such a corpus shape this module:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ GLOBAL_SLOT = SLOTS.index("global")
 DEFAULT_MERGE = 0.9  # MiniLM cosine above which two descriptions count as one text
 BONE_SPREAD = 0.1  # bone lengths are scaled by a factor in [1 - spread, 1 + spread]
 MAX_REPEATS = 3  # windows per trial and epoch, for the longest trials
+SPAN_FACTOR = 2  # frames read per window frame: the slowest speed (0.8x) needs 1.25, plus margin
 
 
 def _tree_order(parents: tuple[int, ...]) -> list[int]:
@@ -96,17 +97,34 @@ class TextMotionCorpus:
         repeats = np.clip(lengths // (10 * window_length), 1, MAX_REPEATS)
         return rng.permutation(np.repeat(np.arange(len(self.clips)), repeats))
 
+    def to(self, device: torch.device | str) -> TextMotionCorpus:
+        """The same corpus with its text tensors on ``device`` (clips stay numpy)."""
+        return replace(
+            self, embeddings=self.embeddings.to(device), same_text=self.same_text.to(device)
+        )
+
     def windows(
         self, index: np.ndarray, window_length: int, rng: np.random.Generator
     ) -> np.ndarray:
-        """Normalised model inputs ``(B, 3, T, 25)`` of random, bone-scaled windows."""
-        crops = [random_window(scale_bones(self.clips[i], rng), window_length, rng) for i in index]
+        """Normalised model inputs ``(B, 3, T, 25)`` of random, bone-scaled windows.
+
+        Each trial is first cut to the span the slowest playback speed needs (bone
+        scaling is per frame, so cutting first gives the same windows for a fraction
+        of the work on long trials)."""
+        span = SPAN_FACTOR * window_length + 1
+        crops = []
+        for i in index:
+            clip = self.clips[i]
+            if len(clip) > span:
+                start = int(rng.integers(0, len(clip) - span + 1))
+                clip = clip[start : start + span]
+            crops.append(random_window(scale_bones(clip, rng), window_length, rng))
         return np.stack(crops)
 
     def loss(self, model: DynaPURLS, mean_tokens: torch.Tensor, index: np.ndarray) -> torch.Tensor:
         """Contrastive loss of the global projection of ``mean_tokens`` ``(B, C)`` (the
         mean token of each window of clips ``index``) against the batch's texts."""
-        ids = torch.from_numpy(self.text_ids[index])
+        ids = torch.from_numpy(self.text_ids[index]).to(self.embeddings.device)
         unique = torch.unique(ids)
         vectors = model.global_vector(mean_tokens)
         logits = vectors @ self.embeddings[unique].T * model.temperature()[GLOBAL_SLOT]

@@ -54,6 +54,9 @@ class TrainConfig:
     descriptions through the global slot (texts closer than ``text_merge`` in cosine
     count as one). With a corpus only (no ``datasets``) the model has only a global
     slot to score with, and its fusion is set to global only.
+
+    ``device`` runs the network (``"cuda"`` on a GPU box); windows are still cut and
+    augmented on the CPU, and the returned model is on the CPU.
     """
 
     datasets: list[str] = field(default_factory=lambda: ["nw_ucla"])
@@ -77,6 +80,7 @@ class TrainConfig:
     text_encoder: str = "minilm"
     encoder: dict[str, Any] = field(default_factory=dict)
     threads: int = 0
+    device: str = "cpu"
     dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -190,6 +194,7 @@ def pretrain_encoder(
     statistics cover both."""
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
+    device = torch.device(config.device)
     params = list(model.encoder.parameters())
     if model.aux_head is not None:
         params += model.aux_head.parameters()
@@ -211,11 +216,12 @@ def pretrain_encoder(
                 parts += [random_window(data.clips[i], config.window_length, rng) for i in labelled]
             if from_corpus is not None:
                 parts += list(corpus.windows(from_corpus, config.window_length, rng))
-            tokens = model.tokens(augment(torch.from_numpy(np.stack(parts)), generator))
+            x = augment(torch.from_numpy(np.stack(parts)), generator)
+            tokens = model.tokens(x.to(device, non_blocking=True))
             split = 0 if labelled is None else len(labelled)
-            loss = torch.zeros(())
+            loss = torch.zeros((), device=device)
             if labelled is not None:
-                y = data.labels[labelled]
+                y = data.labels[labelled].to(device)
                 logits = model.aux_logits(tokens[:split])
                 loss = F.cross_entropy(logits, y, label_smoothing=0.1)
                 sums["loss"] += loss.item()
@@ -257,7 +263,7 @@ def frozen_tokens(
             clips = data.clips[first : first + 256]
             windows = [random_window(clip, config.window_length, rng) for clip in clips]
             x = augment(torch.from_numpy(np.stack(windows)), generator)
-            tokens.append(model.tokens(x))
+            tokens.append(model.tokens(x.to(config.device)))
         labels.append(data.labels)
     return torch.cat(tokens), torch.cat(labels)
 
@@ -287,7 +293,7 @@ def corpus_tokens(model: DynaPURLS, corpus: TextMotionCorpus, config: TrainConfi
     for first in range(0, len(index), 256):
         chunk = index[first : first + 256]
         x = augment(torch.from_numpy(corpus.windows(chunk, config.window_length, rng)), generator)
-        means.append(model.tokens(x).mean(dim=1))
+        means.append(model.tokens(x.to(config.device)).mean(dim=1))
     return CorpusTokens(corpus, torch.cat(means), index)
 
 
@@ -396,17 +402,21 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
     start = time.perf_counter()
+    device = torch.device(config.device)
     data = load_seen(config)
     corpus = load_training_corpus(config)
-    class_text = seen_text(data, config) if data.seen_names else None
+    if corpus is not None:
+        corpus = corpus.to(device)
+    class_text = seen_text(data, config).to(device) if data.seen_names else None
     text_dim = corpus.embeddings.shape[-1] if class_text is None else class_text.shape[-1]
-    model = build_model(config, text_dim, len(data.seen_names))
+    model = build_model(config, text_dim, len(data.seen_names)).to(device)
     history = pretrain_encoder(model, data, config, progress, corpus)
     if class_text is not None:  # with a corpus only, stage 1 trained all there is
         tokens, labels = frozen_tokens(model, data, config)
         extra = None if corpus is None else corpus_tokens(model, corpus, config)
+        labels = labels.to(device)
         history += train_alignment(model, tokens, labels, class_text, config, progress, extra)
-    model.eval()
+    model.cpu().eval()
     return TrainResult(model, run_info(config, data), time.perf_counter() - start, history)
 
 
