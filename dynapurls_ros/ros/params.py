@@ -77,6 +77,14 @@ SPECS: tuple[ParamSpec, ...] = (
         choices=INPUT_TYPES,
     ),
     ParamSpec(
+        "input_queue_depth",
+        30,
+        "Tracker messages held for the node (best effort, keep last): 30 is one second at "
+        "30 Hz, so a busy moment does not cost frames of the windows being built.",
+        read_only=True,
+        limits=(1, 1000),
+    ),
+    ParamSpec(
         "layout",
         "ntu25",
         "Joint layout of PoseArray input and of skeletons whose layout field is empty "
@@ -193,6 +201,7 @@ class Settings:
 
     input_topic: str
     input_type: str
+    input_queue_depth: int
     layout: str
     max_missing_joints: int
     output_topic: str
