@@ -26,6 +26,7 @@ cache. The bundle stays out of git (it is derived from the datasets).
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import lzma
@@ -46,8 +47,8 @@ from dynapurls_ros import datasets  # noqa: E402
 from dynapurls_ros.datasets import SkeletonDataset, SkeletonSample, load_dataset  # noqa: E402
 from dynapurls_ros.paths import cache_dir, data_root  # noqa: E402
 from dynapurls_ros.skeleton.layouts import CANONICAL  # noqa: E402
-from dynapurls_ros.text.encoder import CachedTextEncoder, TextEncoder  # noqa: E402
-from dynapurls_ros.training import corpus, evaluate, train  # noqa: E402
+from dynapurls_ros.text import encoder as text_encoder  # noqa: E402
+from dynapurls_ros.text.encoder import TextEncoder  # noqa: E402
 from dynapurls_ros.training.windows import canonical_clip  # noqa: E402
 
 RESOLUTION = 1000.0  # stored units per metre
@@ -100,9 +101,7 @@ def pack(out: Path, names: Sequence[str]) -> None:
         target = out / "data" / folder
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(data_root() / folder, target)
-    from dynapurls_ros.text.encoder import make_text_encoder
-
-    encoder = make_text_encoder("minilm", cache_dir=cache_dir() / "text")
+    encoder = text_encoder.make_text_encoder("minilm", cache_dir=cache_dir() / "text")
     text = out / "text" / encoder.directory.name
     if text.exists():
         shutil.rmtree(text)
@@ -112,14 +111,23 @@ def pack(out: Path, names: Sequence[str]) -> None:
 
 
 def packed_loader(bundle: Path, name: str):
-    def load(root: object = None, **options: object) -> SkeletonDataset:
+    """A loader for ``load_dataset(name)``: decoded once per process and then shared, with
+    read-only arrays, as the dataset readers do (runs load a dataset several times)."""
+
+    @functools.cache
+    def load_once() -> SkeletonDataset:
         meta = json.loads((bundle / f"{name}.json").read_text())
         clips = decode_clips((bundle / f"{name}.xz").read_bytes())
+        for clip in clips:
+            clip.setflags(write=False)
         samples = [
             SkeletonSample(name=sample, joints=clip, label=label, fps=fps)
             for (sample, label, fps), clip in zip(meta["samples"], clips, strict=True)
         ]
         return SkeletonDataset(name, CANONICAL, meta["class_names"], samples)
+
+    def load(root: object = None, **options: object) -> SkeletonDataset:
+        return load_once()
 
     return load
 
@@ -136,18 +144,15 @@ class BundledTexts(TextEncoder):
 
 
 def install(bundle: Path) -> None:
-    """Point this process's dataset loaders and text encoder at ``bundle``."""
-    os.environ["DYNAPURLS_DATA"] = str((bundle / "data").resolve())
+    """Point this process's dataset loaders, data root and text cache at ``bundle``, and
+    put a model that knows only the cached vectors behind every text encoder."""
+    bundle = bundle.resolve()
+    os.environ["DYNAPURLS_DATA"] = str(bundle / "data")
+    os.environ["DYNAPURLS_CACHE"] = str(bundle)  # the cache holds text/<model key>/
     for packed in bundle.glob("*.xz"):
         datasets.LOADERS[packed.stem] = packed_loader(bundle, packed.stem)
     model_id, dim = json.loads((bundle / "text_model.json").read_text()).values()
-    texts = CachedTextEncoder(BundledTexts(model_id, dim), bundle / "text")
-
-    def make_text_encoder(spec: str = "minilm", cache_dir: object = None) -> TextEncoder:
-        return texts
-
-    for module in (corpus, evaluate, train):
-        module.make_text_encoder = make_text_encoder
+    text_encoder._load_backend = lambda spec: BundledTexts(model_id, dim)
 
 
 def main() -> int:

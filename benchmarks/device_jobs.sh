@@ -17,7 +17,7 @@ jobs_file=$3
 parallel=${4:-15}
 deadline=${5:-480}
 work=$(mktemp -d)
-export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 DYNAPURLS_CACHE=$work/cache
+export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 
 n=0
 while read -r line; do

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.paths import cache_dir
+from dynapurls_ros.text import encoder as text_encoder
 from dynapurls_ros.text.encoder import CachedTextEncoder
-from dynapurls_ros.training import corpus, evaluate, train
 from dynapurls_ros.training.windows import canonical_clip
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -43,11 +44,12 @@ def test_bundle_serves_only_cached_texts(tmp_path: Path, monkeypatch) -> None:
     vector = torch.nn.functional.normalize(torch.arange(1.0, 5.0), dim=0)
     cache._store("a person waves", vector)
     (bundle / "text_model.json").write_text(json.dumps({"model_id": model_id, "dim": dim}))
-    for module in (corpus, evaluate, train):  # install() patches these; restore them
-        monkeypatch.setattr(module, "make_text_encoder", module.make_text_encoder)
+    # install() replaces the text backend and sets the data and cache roots: restore them
+    monkeypatch.setattr(text_encoder, "_load_backend", text_encoder._load_backend)
     monkeypatch.setenv("DYNAPURLS_DATA", str(tmp_path))
+    monkeypatch.setenv("DYNAPURLS_CACHE", str(tmp_path))
     device_bundle.install(bundle)
-    encoder = train.make_text_encoder("minilm")
+    encoder = text_encoder.make_text_encoder("minilm", cache_dir=cache_dir() / "text")
     assert torch.allclose(encoder.encode(["a person waves"])[0], vector)
     with pytest.raises(KeyError, match="not in the bundle"):
         encoder.encode(["a person claps"])
