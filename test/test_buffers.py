@@ -29,11 +29,16 @@ def stamps_at(rate: float, count: int, start: int = T0) -> list[int]:
 
 
 def feed(buffers: PersonBuffers, person: int, stamps: list[int], joints: np.ndarray) -> list:
-    """Push frames one by one, collecting the windows due after each (as the node does)."""
+    """Push frames one by one, collecting the windows due after each (as the node does:
+    ``any_due`` wakes its inference, which then cuts whatever ``ready_windows`` gives)."""
     windows = []
     for stamp, frame in zip(stamps, joints, strict=True):
         assert buffers.push(person, stamp, frame, received=0.0) is None
-        windows += buffers.ready_windows(now=0.0)
+        due = buffers.any_due()
+        cut = buffers.ready_windows(now=0.0)
+        assert due == bool(cut)
+        assert not buffers.any_due()
+        windows += cut
     return windows
 
 
@@ -117,7 +122,7 @@ def test_a_stamp_gap_longer_than_the_timeout_starts_a_fresh_track() -> None:
 
 
 def test_a_track_that_ends_before_its_due_window_was_cut_still_yields_it() -> None:
-    """Under load the inference timer can come only after the person left (timeout) or
+    """Under load the inference can come only after the person left (timeout) or
     came back as a fresh track: the due window of the old track must not be lost."""
     seq = real_sequence()[:40]
     buffers = PersonBuffers(window_length=10, stride=100, frame_rate=30.0, person_timeout=1.0)
@@ -127,6 +132,7 @@ def test_a_track_that_ends_before_its_due_window_was_cut_still_yields_it() -> No
     later = stamps_at(30.0, 3, start=T0 + 5 * NS_PER_S)
     for stamp, frame in zip(later, seq[20:23], strict=True):
         buffers.push(1, stamp, frame, received=0.0)
+    assert buffers.any_due()  # the ended track's window wakes the inference too
     ended = buffers.ready_windows(now=0.0)
     assert [w.stamp_ns for w in ended] == [stamps[11]]
     np.testing.assert_allclose(ended[0].joints, seq[2:12], atol=1e-5)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -117,46 +115,6 @@ def session_factory(ros_env, tmp_path):
     yield start
     for session in sessions:
         session.close()
-
-
-def test_vocabulary_worker_ends_on_the_newest_request_and_reports_failures() -> None:
-    from dynapurls_ros.ros.node import VocabularyWorker
-
-    started, release = threading.Event(), threading.Event()
-    calls: list[list[str]] = []
-    ready: list[list[str]] = []
-    failed: list[str] = []
-
-    def encode(labels: list[str], descriptions_file: str) -> list[str]:
-        calls.append(labels)
-        started.set()
-        release.wait(5.0)
-        if labels == ["boom"]:
-            raise RuntimeError("encoder failed")
-        return labels
-
-    def wait_until(done) -> None:
-        deadline = time.monotonic() + 5.0
-        while not done() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert done()
-
-    worker = VocabularyWorker(
-        encode, lambda labels, _, encoded: ready.append(encoded), lambda _, e: failed.append(str(e))
-    )
-    try:
-        worker.request(["a"], "")
-        assert started.wait(5.0)
-        worker.request(["b"], "")  # superseded while queued: never encoded
-        worker.request(["c"], "")  # supersedes "a" while it is being encoded
-        release.set()
-        wait_until(lambda: ready)
-        assert calls == [["a"], ["c"]] and ready == [["c"]]
-        worker.request(["boom"], "")
-        wait_until(lambda: failed)
-        assert failed == ["encoder failed"] and ready == [["c"]]
-    finally:
-        worker.shutdown()
 
 
 @pytest.mark.ros

@@ -79,7 +79,7 @@ class PersonBuffers:
     current instead of queueing up. A track that ends (timeout, or a stamp gap that
     starts a fresh one) with a window due but not yet cut still hands that window to
     the next ``ready_windows``: under load a short action must not lose its only label
-    because the inference timer came late.
+    because the inference came late.
     """
 
     def __init__(
@@ -172,6 +172,11 @@ class PersonBuffers:
     def _keep_due_window(self, person_id: int, track: _Track) -> None:
         if self._due(track):
             self._ended.append(self._cut(person_id, track))
+
+    def any_due(self) -> bool:
+        """Whether ``ready_windows`` would cut a window now (without expiring anyone):
+        the cheap check the node makes after every message to wake its inference."""
+        return bool(self._ended) or any(self._due(t) for t in self._tracks.values())
 
     def ready_windows(self, now: float) -> list[Window]:
         """Expire silent persons, then cut every window that is due (one per person)."""

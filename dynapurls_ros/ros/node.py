@@ -5,9 +5,13 @@ Thin by design: messages become canonical frames in ``inputs``, frames become wi
 ``diagnostics`` and everything about the model is the ``Recognizer``'s. What remains here
 is the wiring and the threading:
 
-- the subscription and the inference timer run in separate callback groups of a
-  multi-threaded executor, so receiving never waits for a forward pass (the buffers are
-  shared behind a lock);
+- inference runs on its own thread, woken by the message that makes a window due, so a
+  label waits for nothing but the forward pass (a timer would add up to its period);
+- messages, parameters, the service and diagnostics run on a single-threaded executor:
+  none of them waits for a forward pass any more, and with 4 people a multi-threaded
+  executor cost the node a quarter more CPU (21 % of a core against 16 %, measured with
+  ``benchmarks/node_latency.py``) that the forward pass then missed; the buffers are
+  shared with the inference thread behind a lock;
 - all persons' due windows go to the recognizer as one batch;
 - a new vocabulary is encoded on a worker thread and swapped in atomically when ready;
   until then recognition carries on with the old one.
@@ -20,8 +24,6 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -30,9 +32,8 @@ import rclpy
 import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -45,6 +46,7 @@ from dynapurls_ros.ros import params
 from dynapurls_ros.ros.buffers import NS_PER_S, PersonBuffers, Window
 from dynapurls_ros.ros.diagnostics import Stats, diagnostic_array, status_level, summary
 from dynapurls_ros.ros.inputs import Adapted, Drop, InputConfig, input_adapter
+from dynapurls_ros.ros.workers import InferenceLoop, VocabularyWorker
 from dynapurls_ros.text.resolve import DescriptionResolver
 
 NODE_NAME = "action_recognizer"
@@ -63,49 +65,9 @@ STARTUP_ERRORS = (
 )
 ADAPTER_ERROR = "adapter_error"
 INFERENCE_ERROR = "inference_errors"
-
-
-class VocabularyWorker:
-    """Encodes vocabularies one at a time, off the executor threads.
-
-    Only the newest request matters: one superseded before or during its encoding is
-    discarded, so a burst of ``ros2 param set`` calls ends on the last value.
-    """
-
-    def __init__(
-        self,
-        encode: Callable[[list[str], str], Any],
-        on_ready: Callable[[list[str], str, Any], None],
-        on_error: Callable[[list[str], Exception], None],
-    ) -> None:
-        self._encode, self._on_ready, self._on_error = encode, on_ready, on_error
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vocabulary")
-        self._lock = threading.Lock()
-        self._generation = 0
-
-    def request(self, labels: list[str], descriptions_file: str) -> None:
-        with self._lock:
-            self._generation += 1
-            generation = self._generation
-        self._pool.submit(self._run, generation, labels, descriptions_file)
-
-    def _current(self, generation: int) -> bool:
-        with self._lock:
-            return generation == self._generation
-
-    def _run(self, generation: int, labels: list[str], descriptions_file: str) -> None:
-        if not self._current(generation):
-            return
-        try:
-            vocabulary = self._encode(labels, descriptions_file)
-        except Exception as error:  # noqa: BLE001 - any failure keeps the old vocabulary
-            self._on_error(labels, error)
-            return
-        if self._current(generation):
-            self._on_ready(labels, descriptions_file, vocabulary)
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+# Without messages nothing falls due except the window of a person who times out; the
+# inference thread looks for those this often.
+IDLE_PERIOD_S = 0.1
 
 
 def _adaptation_summary(stats: dict[str, int]) -> str:
@@ -182,11 +144,9 @@ class ActionRecognizerNode(Node):
                 reliability=qos_profile_sensor_data.reliability,
                 durability=qos_profile_sensor_data.durability,
             ),
-            callback_group=MutuallyExclusiveCallbackGroup(),
         )
         self.create_service(Trigger, "~/reset_adaptation", self._on_reset_adaptation)
-        period = float(np.clip(stride / rate / 2.0, 0.01, 0.1))
-        self.create_timer(period, self._infer, callback_group=MutuallyExclusiveCallbackGroup())
+        self._inference = InferenceLoop(self._infer, IDLE_PERIOD_S, self._inference_failed)
         self._last_snapshot = self._stats.snapshot()
         self.create_timer(settings.diagnostics_period, self._report)
 
@@ -194,6 +154,7 @@ class ActionRecognizerNode(Node):
             self._encode, self._vocabulary_ready, self._vocabulary_failed
         )
         self._worker.request(settings.vocabulary, settings.descriptions_file)
+        self._inference.start()
         self._started = True
         self.get_logger().info(
             f"listening to {settings.input_topic} ({settings.input_type}), publishing "
@@ -289,6 +250,9 @@ class ActionRecognizerNode(Node):
                 self._buffers.push(f.person_id, f.stamp_ns, f.joints, received, f.frame_id)
                 for f in adapted.frames
             ]
+            due = self._buffers.any_due()
+        if due:
+            self._inference.wake()
         for frame, reason in zip(adapted.frames, reasons, strict=True):
             if reason is None:
                 self._stats.count("skeletons")
@@ -324,6 +288,10 @@ class ActionRecognizerNode(Node):
         for window, prediction in zip(windows, predictions, strict=True):
             if prediction is not None:
                 self._publish(window, prediction, settings)
+
+    def _inference_failed(self, error: Exception) -> None:
+        self._stats.count(INFERENCE_ERROR)
+        self.get_logger().error(f"inference step failed: {error!r}", throttle_duration_sec=5.0)
 
     def _predict_one_by_one(self, windows: list[Window], top_k: int) -> list[Any]:
         """After a batch was refused, find and drop the windows the model cannot use
@@ -383,16 +351,16 @@ class ActionRecognizerNode(Node):
 
     def destroy_node(self) -> None:
         if self._started:
+            self._inference.stop()
             self._worker.shutdown()
         super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``ros2 run dynapurls_ros recognizer``."""
-    # Inference runs on whichever executor thread is free, and every OS thread that
-    # calls into torch gets its own OpenMP team, whose idle workers spin: on a 2-core
-    # robot computer several spinning teams starve the node for seconds. One intra-op
-    # thread per call avoids the teams; windows of all persons are still one batch.
+    # One intra-op thread: the tracker, DDS and the executor need the other core of a
+    # small robot computer (benchmarks/node_latency.py, 4 people: inference p50 27 ms
+    # with 1 thread, 37 ms with 2). The windows of all persons are still one batch.
     torch.set_num_threads(1)
     # Torch gives up the GIL around every operator and must win it back for the next;
     # while executor threads run Python, each win can wait the whole switch interval
@@ -406,7 +374,7 @@ def main(args: list[str] | None = None) -> None:
         node = ActionRecognizerNode()
         gc.collect()
         freeze_long_lived()
-        executor = MultiThreadedExecutor(num_threads=3)
+        executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
