@@ -1,8 +1,8 @@
 """End-to-end latency, throughput and memory of the running ``action_recognizer`` node.
 
 ``model_latency.py`` times the networks alone; a robot feels the whole path: DDS
-transport of the tracker message, the node's input adapter and buffers, the wait for
-the inference timer, the batched forward pass over every person due, the label's
+transport of the tracker message, the node's input adapter and buffers, the wake of its
+inference thread, the batched forward pass over every person due, the label's
 publication and its transport back. This script measures that path on the real node,
 started as its own process exactly as ``ros2 run`` starts it, fed the way a tracker
 feeds it:
@@ -11,7 +11,7 @@ feeds it:
   people (default P = 1, 4, 8, one fresh node per P), with real motion from GTU-3D
   sequences (``load_dataset("gtu3d")``; the procedural ``synthetic`` motions where the
   data is missing), each person looping through their own sequences without pause. All
-  P enter together, so their windows fall due on the same timer tick and go through the
+  P enter together, so their windows fall due on the same message and go through the
   model as one batch of P: the worst case of a crowd;
 - every message stamped with the wall-clock time just before it is published;
 - the node at its defaults (the checkpoint's window, a quarter-window stride, online
@@ -19,10 +19,8 @@ feeds it:
 
 The node stamps each ``ActionLabel`` with its window's last frame, so for every label
 ``latency = wall time at receipt - header stamp``: the time from the skeleton message
-that completed the window to the label. It includes the age of that frame when the
-inference timer fires (up to one tracker frame period, since the window is cut at the
-newest frame) -- a real cost a robot pays. Labels stamped during the warm-up (first
-inferences, allocator growth) are not counted.
+that completed the window to the label, all of it a real cost a robot pays. Labels
+stamped during the warm-up (first inferences, allocator growth) are not counted.
 
 Also reported, per P: labels per second (against P x frame rate / stride expected),
 messages published against the node's own ``messages`` / ``skeletons`` / ``dropped *``
