@@ -75,6 +75,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         align_epochs=args.align_epochs,
         views=args.views,
         corpus=args.corpus,
+        text_weight=args.text_weight,
         device=args.device,
     )
     T.seed_everything(seed)
@@ -85,7 +86,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
     corpus = T.load_training_corpus(config)
     if corpus is not None:
         corpus = corpus.to(args.device)
-    T.pretrain_encoder(model, data, config, progress=False, corpus=corpus)
+    T.pretrain_encoder(model, data, config, progress=False, corpus=corpus, class_text=text)
     tokens, labels = T.frozen_tokens(model, data, config)
     labels = labels.to(args.device)
     extra = None if corpus is None else T.corpus_tokens(model, corpus, config)
@@ -112,7 +113,9 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
             "dataset": dataset,
             "split": split,
             "seed": seed,
-            "variant": variant + ("+" + args.corpus if args.corpus else ""),
+            "variant": variant
+            + ("+" + args.corpus if args.corpus else "")
+            + (f"+text{args.text_weight:g}" if args.text_weight else ""),
             "top1": result["top1"],
             "top5": result["top5"],
             "gzsl": result.get("gzsl"),
@@ -162,6 +165,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="torch device of the network")
     parser.add_argument("--corpus", help="add a text-motion corpus (cmu_mocap) to training")
+    parser.add_argument(
+        "--text-weight",
+        type=float,
+        default=0.0,
+        help="stage 1 also aligns labelled windows with their global descriptions",
+    )
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th job from i")
     parser.add_argument("--results", type=Path, default=REPO / "runs" / "zero_shot.jsonl")
     parser.add_argument("--summary", action="store_true", help="only print the summary")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,7 +15,15 @@ from dynapurls_ros.checkpoint import load_checkpoint, save_checkpoint
 from dynapurls_ros.datasets import load_dataset
 from dynapurls_ros.training.data import reference_description, split_classes
 from dynapurls_ros.training.evaluate import evaluate, prepare
-from dynapurls_ros.training.train import TrainConfig, train
+from dynapurls_ros.training.train import (
+    TrainConfig,
+    build_model,
+    load_seen,
+    pretrain_encoder,
+    seed_everything,
+    seen_text,
+    train,
+)
 from dynapurls_ros.training.windows import evaluation_windows, place
 
 TINY_ENCODER = {"stem_width": 16, "widths": [32, 32], "strides": [1, 2]}
@@ -43,6 +52,35 @@ def test_training_sees_only_seen_classes(tiny_run) -> None:
     by_name = {f"nw_ucla/{s.name}": dataset.class_names[s.label] for s in dataset.samples}
     assert info.heldout, "a share of the seen clips is held out for GZSL"
     assert all(by_name[name] not in UNSEEN_8_2 for name in info.heldout)
+
+
+def test_stage1_text_alignment_trains_the_global_projection_early() -> None:
+    """``text_weight``: stage 1 aligns labelled windows with their global descriptions,
+    so the global projection leaves stage 1 trained; without it stage 1 leaves it as
+    initialised (stage 2 alone trains it)."""
+    config = TrainConfig(
+        datasets=["nw_ucla"],
+        split="5/5",
+        encoder_epochs=1,
+        align_epochs=1,
+        views=1,
+        encoder=TINY_ENCODER,
+        seed=1,
+    )
+    data = load_seen(config)
+    text = seen_text(data, config)
+    for weight in (0.0, 1.0):
+        aligned = replace(config, text_weight=weight)
+        seed_everything(1)
+        model = build_model(aligned, text.shape[-1], len(data.seen_names))
+        before = [p.detach().clone() for p in model.global_proj.parameters()]
+        history = pretrain_encoder(model, data, aligned, progress=False, class_text=text)
+        after = model.global_proj.parameters()
+        moved = any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+        assert moved == (weight > 0)
+        assert (history[0]["text_loss"] > 0) == (weight > 0)
+    with pytest.raises(ValueError, match="text_weight"):
+        pretrain_encoder(model, data, replace(config, text_weight=1.0), progress=False)
 
 
 def test_checkpoint_round_trip_is_weights_only(tiny_run, tmp_path) -> None:

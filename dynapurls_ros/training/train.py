@@ -27,7 +27,12 @@ from dynapurls_ros.model.losses import slot_contrastive_loss
 from dynapurls_ros.model.shift_gcn import EncoderConfig
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
-from dynapurls_ros.training.corpus import DEFAULT_MERGE, TextMotionCorpus, load_corpus
+from dynapurls_ros.training.corpus import (
+    DEFAULT_MERGE,
+    GLOBAL_SLOT,
+    TextMotionCorpus,
+    load_corpus,
+)
 from dynapurls_ros.training.data import (
     class_descriptions,
     holdout_mask,
@@ -55,6 +60,11 @@ class TrainConfig:
     count as one). With a corpus only (no ``datasets``) the model has only a global
     slot to score with, and its fusion is set to global only.
 
+    ``text_weight`` > 0 also aligns, in stage 1, every labelled window's mean token with
+    its class's global description (through the global projection, as the corpus
+    windows are): the encoder is then shaped by the text space, not only by the few
+    seen classes' boundaries (ablation, off by default; ``docs/MODEL.md``).
+
     ``device`` runs the network (``"cuda"`` on a GPU box); windows are still cut and
     augmented on the CPU, and the returned model is on the CPU.
     """
@@ -62,6 +72,7 @@ class TrainConfig:
     datasets: list[str] = field(default_factory=lambda: ["nw_ucla"])
     corpus: str | None = None
     corpus_weight: float = 1.0
+    text_weight: float = 0.0
     text_merge: float = DEFAULT_MERGE
     split: str | None = None
     descriptions: str = "bank"
@@ -186,10 +197,13 @@ def pretrain_encoder(
     config: TrainConfig,
     progress: bool,
     corpus: TextMotionCorpus | None = None,
+    class_text: torch.Tensor | None = None,
 ) -> list[dict[str, float]]:
     """Stage 1: seen-class classification through the auxiliary head (label smoothing
     keeps the features from collapsing onto the few seen classes), plus, with a
-    corpus, text-motion alignment of corpus windows through the global projection.
+    corpus, text-motion alignment of corpus windows through the global projection,
+    and with ``config.text_weight`` the same alignment of the labelled windows with
+    their classes' global descriptions (``class_text``, ``(K, 8, d)``).
     Both kinds of window go through the encoder in one batch, so its BatchNorm
     statistics cover both."""
     rng = np.random.default_rng(config.seed)
@@ -198,8 +212,12 @@ def pretrain_encoder(
     params = list(model.encoder.parameters())
     if model.aux_head is not None:
         params += model.aux_head.parameters()
-    if corpus is not None:
+    align_text = config.text_weight > 0
+    if align_text and class_text is None:
+        raise ValueError("text_weight > 0 needs the seen classes' texts")
+    if corpus is not None or align_text:
         params += [*model.global_proj.parameters(), *model.temperature.parameters()]
+    global_text = F.normalize(class_text[:, GLOBAL_SLOT], dim=-1) if align_text else None
     num_labelled = len(data.labels)
     steps = len(_stage1_steps(num_labelled, corpus, config, np.random.default_rng(0)))
     optimizer, schedule = _optimizer(
@@ -209,7 +227,8 @@ def pretrain_encoder(
     history = []
     bar = tqdm(range(config.encoder_epochs), desc="encoder", disable=not progress, leave=False)
     for epoch in bar:
-        sums = {"loss": 0.0, "corpus_loss": 0.0, "correct": 0, "count": 0, "steps": 0}
+        sums = {"loss": 0.0, "corpus_loss": 0.0, "text_loss": 0.0, "correct": 0, "count": 0}
+        sums["steps"] = 0
         for labelled, from_corpus in _stage1_steps(num_labelled, corpus, config, rng):
             parts = []
             if labelled is not None:
@@ -227,6 +246,12 @@ def pretrain_encoder(
                 sums["loss"] += loss.item()
                 sums["correct"] += int((logits.argmax(1) == y).sum())
                 sums["count"] += split
+                if global_text is not None:
+                    vectors = model.global_vector(tokens[:split].mean(dim=1))
+                    text_logits = vectors @ global_text.T * model.temperature()[GLOBAL_SLOT]
+                    text_loss = F.cross_entropy(text_logits, y)
+                    loss = loss + config.text_weight * text_loss
+                    sums["text_loss"] += text_loss.item()
             if from_corpus is not None:
                 corpus_loss = corpus.loss(model, tokens[split:].mean(dim=1), from_corpus)
                 loss = loss + config.corpus_weight * corpus_loss
@@ -241,6 +266,7 @@ def pretrain_encoder(
             "epoch": epoch + 1,
             "loss": sums["loss"] / sums["steps"],
             "corpus_loss": sums["corpus_loss"] / sums["steps"],
+            "text_loss": sums["text_loss"] / sums["steps"],
             "train_acc": 100 * sums["correct"] / max(1, sums["count"]),
         }
         history.append(record)
@@ -410,7 +436,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     class_text = seen_text(data, config).to(device) if data.seen_names else None
     text_dim = corpus.embeddings.shape[-1] if class_text is None else class_text.shape[-1]
     model = build_model(config, text_dim, len(data.seen_names)).to(device)
-    history = pretrain_encoder(model, data, config, progress, corpus)
+    history = pretrain_encoder(model, data, config, progress, corpus, class_text)
     if class_text is not None:  # with a corpus only, stage 1 trained all there is
         tokens, labels = frozen_tokens(model, data, config)
         extra = None if corpus is None else corpus_tokens(model, corpus, config)
