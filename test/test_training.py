@@ -30,18 +30,22 @@ TINY_ENCODER = {"stem_width": 16, "widths": [32, 32], "strides": [1, 2]}
 UNSEEN_8_2 = {"pick up with two hands", "sit down"}
 
 
-@pytest.fixture(scope="module")
-def tiny_run():
-    config = TrainConfig(
+def tiny_config(split: str, seed: int) -> TrainConfig:
+    """NW-UCLA split, one epoch per stage, a small encoder: seconds, not minutes."""
+    return TrainConfig(
         datasets=["nw_ucla"],
-        split="8/2",
+        split=split,
         encoder_epochs=1,
         align_epochs=1,
         views=1,
         encoder=TINY_ENCODER,
-        seed=3,
+        seed=seed,
     )
-    return train(config, progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    return train(tiny_config("8/2", seed=3), progress=False)
 
 
 def test_training_sees_only_seen_classes(tiny_run) -> None:
@@ -58,15 +62,7 @@ def test_stage1_text_alignment_trains_the_global_projection_early() -> None:
     """``text_weight``: stage 1 aligns labelled windows with their global descriptions,
     so the global projection leaves stage 1 trained; without it stage 1 leaves it as
     initialised (stage 2 alone trains it)."""
-    config = TrainConfig(
-        datasets=["nw_ucla"],
-        split="5/5",
-        encoder_epochs=1,
-        align_epochs=1,
-        views=1,
-        encoder=TINY_ENCODER,
-        seed=1,
-    )
+    config = tiny_config("5/5", seed=1)
     data = load_seen(config)
     text = seen_text(data, config)
     for weight in (0.0, 1.0):
