@@ -78,18 +78,9 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         text_weight=args.text_weight,
         device=args.device,
     )
-    T.seed_everything(seed)
     start = time.perf_counter()
-    data = T.load_seen(config)
-    text = T.seen_text(data, config).to(args.device)
-    model = T.build_model(config, text.shape[-1], len(data.seen_names)).to(args.device)
-    corpus = T.load_training_corpus(config)
-    if corpus is not None:
-        corpus = corpus.to(args.device)
-    T.pretrain_encoder(model, data, config, progress=False, corpus=corpus, class_text=text)
-    tokens, labels = T.frozen_tokens(model, data, config)
-    labels = labels.to(args.device)
-    extra = None if corpus is None else T.corpus_tokens(model, corpus, config)
+    stage = T.train_encoder_stage(config, progress=False)
+    model, data, text = stage.model, stage.data, stage.class_text
     stage1 = time.perf_counter() - start
     encoder_state = {k: v.clone() for k, v in model.state_dict().items()}
 
@@ -104,7 +95,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         vtext = text if source == "bank" else T.seen_text(data, vconfig).to(args.device)
         t0 = time.perf_counter()
         T.seed_everything(seed)
-        T.train_alignment(model, tokens, labels, vtext, vconfig, corpus=extra)
+        T.train_alignment(model, stage.tokens, stage.labels, vtext, vconfig, corpus=stage.corpus)
         stage2 = time.perf_counter() - t0
         info = T.run_info(vconfig, data)
         result = evaluate(model.cpu(), info, prepare(info, [dataset], split, source))

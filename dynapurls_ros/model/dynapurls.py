@@ -26,6 +26,7 @@ from dynapurls_ros.text.descriptions import PART_SLOTS, PHASE_SLOTS, SLOTS
 
 CHECKPOINT_FORMAT = "dynapurls-model/1"
 NUM_LOCAL = len(PART_SLOTS) + len(PHASE_SLOTS)  # slots pooled by attention (all but global)
+GLOBAL_INDEX = SLOTS.index("global")  # index of the global description among the 8 slots
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,13 @@ class DynaPURLS(nn.Module):
         description is compared with (and what corpus pre-training aligns with free text,
         from mean tokens it may have stored instead of all tokens)."""
         return F.normalize(self.global_proj(mean_tokens), dim=-1)
+
+    def global_logits(self, mean_tokens: torch.Tensor, texts: torch.Tensor) -> torch.Tensor:
+        """Global-slot logits ``(N, M)`` of mean tokens ``(N, C)`` against unit global
+        texts ``(M, d)`` at the global slot's learned scale: how free text (a corpus)
+        and class descriptions (stage-1 alignment) are matched before stage 2."""
+        scale = self.temperature()[GLOBAL_INDEX]
+        return self.global_vector(mean_tokens) @ texts.T * scale
 
     def slot_features(
         self, tokens: torch.Tensor, class_text: torch.Tensor | Candidates

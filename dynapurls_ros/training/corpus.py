@@ -31,15 +31,14 @@ import torch
 import torch.nn.functional as F
 
 from dynapurls_ros.datasets import load_dataset
-from dynapurls_ros.model.dynapurls import DynaPURLS
+from dynapurls_ros.model.dynapurls import GLOBAL_INDEX, DynaPURLS
 from dynapurls_ros.model.losses import multi_positive_contrastive
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
-from dynapurls_ros.text.descriptions import SLOTS, label_only_description
+from dynapurls_ros.text.descriptions import label_only_description
 from dynapurls_ros.text.encoder import make_text_encoder
 from dynapurls_ros.training.windows import clips_for, random_window
 
-GLOBAL_SLOT = SLOTS.index("global")
 DEFAULT_MERGE = 0.9  # MiniLM cosine above which two descriptions count as one text
 BONE_SPREAD = 0.1  # bone lengths are scaled by a factor in [1 - spread, 1 + spread]
 MAX_REPEATS = 3  # windows per trial and epoch, for the longest trials
@@ -126,8 +125,7 @@ class TextMotionCorpus:
         mean token of each window of clips ``index``) against the batch's texts."""
         ids = torch.from_numpy(self.text_ids[index]).to(self.embeddings.device)
         unique = torch.unique(ids)
-        vectors = model.global_vector(mean_tokens)
-        logits = vectors @ self.embeddings[unique].T * model.temperature()[GLOBAL_SLOT]
+        logits = model.global_logits(mean_tokens, self.embeddings[unique])
         return multi_positive_contrastive(logits, self.same_text[ids][:, unique])
 
 
@@ -142,7 +140,7 @@ def load_corpus(
     with its texts encoded by ``text_encoder`` (cached on disk)."""
     dataset = load_dataset(name, **(options or {}))
     encoder = make_text_encoder(text_encoder, cache_dir=cache_dir() / "text")
-    framed = [label_only_description(text).texts[GLOBAL_SLOT] for text in dataset.class_names]
+    framed = [label_only_description(text).texts[GLOBAL_INDEX] for text in dataset.class_names]
     embeddings = F.normalize(encoder.encode(framed).float(), dim=-1)
     return TextMotionCorpus(
         name=name,

@@ -22,17 +22,12 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from dynapurls_ros.checkpoint import RunInfo, save_checkpoint
-from dynapurls_ros.model.dynapurls import DynaPURLS, ModelConfig
+from dynapurls_ros.model.dynapurls import GLOBAL_INDEX, DynaPURLS, ModelConfig
 from dynapurls_ros.model.losses import slot_contrastive_loss
 from dynapurls_ros.model.shift_gcn import EncoderConfig
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
-from dynapurls_ros.training.corpus import (
-    DEFAULT_MERGE,
-    GLOBAL_SLOT,
-    TextMotionCorpus,
-    load_corpus,
-)
+from dynapurls_ros.training.corpus import DEFAULT_MERGE, TextMotionCorpus, load_corpus
 from dynapurls_ros.training.data import (
     class_descriptions,
     holdout_mask,
@@ -217,7 +212,7 @@ def pretrain_encoder(
         raise ValueError("text_weight > 0 needs the seen classes' texts")
     if corpus is not None or align_text:
         params += [*model.global_proj.parameters(), *model.temperature.parameters()]
-    global_text = F.normalize(class_text[:, GLOBAL_SLOT], dim=-1) if align_text else None
+    global_text = F.normalize(class_text[:, GLOBAL_INDEX], dim=-1) if align_text else None
     num_labelled = len(data.labels)
     steps = len(_stage1_steps(num_labelled, corpus, config, np.random.default_rng(0)))
     optimizer, schedule = _optimizer(
@@ -227,8 +222,7 @@ def pretrain_encoder(
     history = []
     bar = tqdm(range(config.encoder_epochs), desc="encoder", disable=not progress, leave=False)
     for epoch in bar:
-        sums = {"loss": 0.0, "corpus_loss": 0.0, "text_loss": 0.0, "correct": 0, "count": 0}
-        sums["steps"] = 0
+        sums = dict.fromkeys(("loss", "corpus_loss", "text_loss", "correct", "count", "steps"), 0)
         for labelled, from_corpus in _stage1_steps(num_labelled, corpus, config, rng):
             parts = []
             if labelled is not None:
@@ -247,9 +241,8 @@ def pretrain_encoder(
                 sums["correct"] += int((logits.argmax(1) == y).sum())
                 sums["count"] += split
                 if global_text is not None:
-                    vectors = model.global_vector(tokens[:split].mean(dim=1))
-                    text_logits = vectors @ global_text.T * model.temperature()[GLOBAL_SLOT]
-                    text_loss = F.cross_entropy(text_logits, y)
+                    mean_tokens = tokens[:split].mean(dim=1)
+                    text_loss = F.cross_entropy(model.global_logits(mean_tokens, global_text), y)
                     loss = loss + config.text_weight * text_loss
                     sums["text_loss"] += text_loss.item()
             if from_corpus is not None:
@@ -422,12 +415,25 @@ def load_training_corpus(config: TrainConfig) -> TextMotionCorpus | None:
     )
 
 
-def train(config: TrainConfig, progress: bool = True) -> TrainResult:
-    """Train a model on the seen classes (and corpus) of ``config``; eval mode."""
-    if config.threads:
-        torch.set_num_threads(config.threads)
+@dataclass
+class EncoderStage:
+    """Stage 1 done, stage 2 ready to run: the model with its trained encoder, the seen
+    classes' texts and the frozen tokens stage 2 aligns (``None`` with a corpus only,
+    where stage 1 trained all there is). Several stage-2 variants can share one."""
+
+    model: DynaPURLS
+    data: SeenData
+    class_text: torch.Tensor | None
+    tokens: torch.Tensor | None
+    labels: torch.Tensor | None
+    corpus: CorpusTokens | None
+    history: list[dict[str, float]]
+
+
+def train_encoder_stage(config: TrainConfig, progress: bool = True) -> EncoderStage:
+    """Seed, load the data (and corpus), build the model and run stage 1 on
+    ``config.device``; then compute the frozen tokens for stage 2."""
     seed_everything(config.seed)
-    start = time.perf_counter()
     device = torch.device(config.device)
     data = load_seen(config)
     corpus = load_training_corpus(config)
@@ -437,13 +443,26 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     text_dim = corpus.embeddings.shape[-1] if class_text is None else class_text.shape[-1]
     model = build_model(config, text_dim, len(data.seen_names)).to(device)
     history = pretrain_encoder(model, data, config, progress, corpus, class_text)
-    if class_text is not None:  # with a corpus only, stage 1 trained all there is
-        tokens, labels = frozen_tokens(model, data, config)
-        extra = None if corpus is None else corpus_tokens(model, corpus, config)
-        labels = labels.to(device)
-        history += train_alignment(model, tokens, labels, class_text, config, progress, extra)
+    if class_text is None:
+        return EncoderStage(model, data, None, None, None, None, history)
+    tokens, labels = frozen_tokens(model, data, config)
+    extra = None if corpus is None else corpus_tokens(model, corpus, config)
+    return EncoderStage(model, data, class_text, tokens, labels.to(device), extra, history)
+
+
+def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+    """Train a model on the seen classes (and corpus) of ``config``; eval mode."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    start = time.perf_counter()
+    stage = train_encoder_stage(config, progress)
+    model, history = stage.model, stage.history
+    if stage.class_text is not None:
+        history += train_alignment(
+            model, stage.tokens, stage.labels, stage.class_text, config, progress, stage.corpus
+        )
     model.cpu().eval()
-    return TrainResult(model, run_info(config, data), time.perf_counter() - start, history)
+    return TrainResult(model, run_info(config, stage.data), time.perf_counter() - start, history)
 
 
 def train_to_file(config: TrainConfig, output: str | Path, progress: bool = True) -> TrainResult:
