@@ -12,6 +12,10 @@ from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
 from dynapurls_ros.training.corpus import (
     BONE_SPREAD,
     CANONICAL_ORDER,
+    MAX_JITTER,
+    SPINE_BONES,
+    TORSO_RANGE,
+    add_jitter,
     load_corpus,
     same_text_mask,
     scale_bones,
@@ -42,12 +46,43 @@ def test_tree_order_puts_every_parent_first() -> None:
 
 def test_bone_scaling_changes_each_bone_by_one_factor_and_keeps_the_root(corpus) -> None:
     clip = corpus.clips[0]
-    scaled = scale_bones(clip, np.random.default_rng(0))
+    scaled = scale_bones(clip, np.random.default_rng(0), torso_range=(1.0, 1.0))
     np.testing.assert_array_equal(scaled[:, 0], clip[:, 0])
     ratio = bone_lengths(scaled) / bone_lengths(clip)
     # one factor per bone for the whole clip (up to float error), within the spread
     np.testing.assert_allclose(ratio, ratio[:1].repeat(len(ratio), 0), rtol=1e-4)
     assert (abs(ratio[0] - 1) <= BONE_SPREAD + 1e-6).all() and ratio[0].std() > 0.01
+
+
+def test_torso_factor_varies_the_spine_against_the_limbs(corpus) -> None:
+    clip = corpus.clips[0]
+    children = [j for j, p in enumerate(CANONICAL_PARENTS) if p >= 0]
+    spine = [children.index(j) for j in SPINE_BONES]
+    limbs = [i for i in range(len(children)) if i not in spine]
+    low, high = TORSO_RANGE
+    spine_means = []
+    for seed in range(40):
+        ratio = (bone_lengths(scale_bones(clip, np.random.default_rng(seed))) / bone_lengths(clip))[0]
+        assert (abs(ratio[limbs] - 1) <= BONE_SPREAD + 1e-6).all()
+        assert (ratio[spine] >= low * (1 - BONE_SPREAD) - 1e-6).all()
+        assert (ratio[spine] <= high * (1 + BONE_SPREAD) + 1e-6).all()
+        spine_means.append(ratio[spine].mean())
+    # the spine's share really changes: windows cover short and long torsos
+    assert min(spine_means) < 0.8 and max(spine_means) > 1.0
+
+
+def test_jitter_is_white_noise_of_a_random_std_per_window() -> None:
+    windows = np.zeros((64, 3, 48, 25), dtype=np.float32)
+    noisy = add_jitter(windows, np.random.default_rng(0))
+    assert noisy.dtype == np.float32 and noisy.shape == windows.shape
+    stds = noisy.reshape(64, -1).std(axis=1)
+    assert stds.max() <= MAX_JITTER * 1.1 and stds.min() < MAX_JITTER / 4
+    assert stds.std() > MAX_JITTER / 5  # each window its own amount
+    # independent over time: consecutive frames are uncorrelated
+    frames = noisy[stds.argmax()]
+    lag = np.corrcoef(frames[:, 1:].ravel(), frames[:, :-1].ravel())[0, 1]
+    assert abs(lag) < 0.1
+    np.testing.assert_array_equal(add_jitter(windows, np.random.default_rng(0)), noisy)
 
 
 def test_near_identical_descriptions_are_merged(corpus) -> None:

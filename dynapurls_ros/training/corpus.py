@@ -34,13 +34,15 @@ from dynapurls_ros.datasets import load_dataset
 from dynapurls_ros.model.dynapurls import GLOBAL_INDEX, DynaPURLS
 from dynapurls_ros.model.losses import multi_positive_contrastive
 from dynapurls_ros.paths import cache_dir
-from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
+from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS, NTU25_JOINTS
 from dynapurls_ros.text.descriptions import label_only_description
 from dynapurls_ros.text.encoder import make_text_encoder
 from dynapurls_ros.training.windows import clips_for, random_window
 
 DEFAULT_MERGE = 0.9  # MiniLM cosine above which two descriptions count as one text
 BONE_SPREAD = 0.1  # bone lengths are scaled by a factor in [1 - spread, 1 + spread]
+TORSO_RANGE = (0.65, 1.15)  # the spine's share of the body: log-uniform factor on its bones
+MAX_JITTER = 0.03  # sensor noise: per-window std up to this, in torso lengths
 MAX_REPEATS = 3  # windows per trial and epoch, for the longest trials
 SPAN_FACTOR = 2  # frames read per window frame: the slowest speed (0.8x) needs 1.25, plus margin
 
@@ -54,21 +56,47 @@ def _tree_order(parents: tuple[int, ...]) -> list[int]:
 
 
 CANONICAL_ORDER = _tree_order(CANONICAL_PARENTS)
+SPINE_BONES = [NTU25_JOINTS.index(j) for j in ("spine_mid", "spine_shoulder")]  # by child
 
 
 def scale_bones(
-    clip: np.ndarray, rng: np.random.Generator, spread: float = BONE_SPREAD
+    clip: np.ndarray,
+    rng: np.random.Generator,
+    spread: float = BONE_SPREAD,
+    torso_range: tuple[float, float] = TORSO_RANGE,
 ) -> np.ndarray:
     """``(T, 25, 3)`` canonical clip with every bone's length scaled by its own random
     factor (constant over the clip), rebuilt from the root outwards so that children
-    follow their scaled parents; the root trajectory is unchanged."""
+    follow their scaled parents; the root trajectory is unchanged.
+
+    The two spine bones also share one factor from ``torso_range`` (log-uniform):
+    windows are measured in torso lengths, and trackers place the spine joints
+    differently (Kinect v1's hip centre sits high: NW-UCLA's legs measure 2.1 torso
+    lengths, CMU's and GTU-3D's 1.4-1.6), so the corpus' single body must not teach the
+    encoder one limb-to-torso ratio."""
     factors = rng.uniform(1.0 - spread, 1.0 + spread, size=len(CANONICAL_PARENTS))
+    low, high = np.log(torso_range[0]), np.log(torso_range[1])
+    factors[SPINE_BONES] *= float(np.exp(rng.uniform(low, high)))
     out = clip.copy()
     for joint in CANONICAL_ORDER:
         parent = CANONICAL_PARENTS[joint]
         if parent >= 0:
             out[:, joint] = out[:, parent] + factors[joint] * (clip[:, joint] - clip[:, parent])
     return out
+
+
+def add_jitter(
+    windows: np.ndarray, rng: np.random.Generator, max_std: float = MAX_JITTER
+) -> np.ndarray:
+    """Normalised windows ``(B, 3, T, V)`` plus white sensor noise, each window with its
+    own std drawn from ``[0, max_std]`` torso lengths.
+
+    Motion capture is smooth; depth-camera trackers are not (frame-to-frame
+    acceleration of NW-UCLA joints is ~12x CMU's, GTU-3D's ~4x). An encoder that has
+    only seen mocap reads that jitter as violent motion (NW-UCLA clips then retrieve
+    CMU's hops and cartwheels), so corpus windows get a random amount of it."""
+    std = rng.uniform(0.0, max_std, size=(len(windows), 1, 1, 1))
+    return (windows + std * rng.standard_normal(windows.shape)).astype(np.float32)
 
 
 def same_text_mask(embeddings: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -118,7 +146,7 @@ class TextMotionCorpus:
                 start = int(rng.integers(0, len(clip) - span + 1))
                 clip = clip[start : start + span]
             crops.append(random_window(scale_bones(clip, rng), window_length, rng))
-        return np.stack(crops)
+        return add_jitter(np.stack(crops), rng)
 
     def loss(self, model: DynaPURLS, mean_tokens: torch.Tensor, index: np.ndarray) -> torch.Tensor:
         """Contrastive loss of the global projection of ``mean_tokens`` ``(B, C)`` (the
