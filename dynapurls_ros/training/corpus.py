@@ -6,7 +6,7 @@ windows of those trials with their descriptions (through the model's global slot
 teaches the encoder and the global projection a far broader motion vocabulary than the
 seen classes alone, which is what zero-shot recognition of new labels needs.
 
-Two properties of such a corpus shape this module:
+What such a corpus is like shapes this module:
 
 - descriptions repeat with small variations ("walk", "walking"), so texts whose
   embeddings nearly coincide are treated as the same text: they count as positives of
@@ -17,7 +17,10 @@ Two properties of such a corpus shape this module:
   a label is compared with what the model learned in the form it learned it;
 - every CMU subject was retargeted to one body, so body proportions never vary; each
   trial gets a random bone-length scaling per window (:func:`scale_bones`) so that the
-  encoder does not learn one body's proportions.
+  encoder does not learn one body's proportions;
+- motion capture is smooth and has one skeleton model; depth-camera trackers jitter and
+  place the spine joints their own way, so windows also get sensor noise
+  (:func:`add_jitter`) and a random torso-to-limb ratio (:func:`scale_bones`).
 """
 
 from __future__ import annotations

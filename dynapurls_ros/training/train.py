@@ -58,7 +58,8 @@ class TrainConfig:
     ``text_weight`` > 0 also aligns, in stage 1, every labelled window's mean token with
     its class's global description (through the global projection, as the corpus
     windows are): the encoder is then shaped by the text space, not only by the few
-    seen classes' boundaries (ablation, off by default; ``docs/MODEL.md``).
+    seen classes' boundaries (off by default; with a corpus it is the shipped
+    model's recipe, ``docs/MODEL.md``).
 
     ``device`` runs the network (``"cuda"`` on a GPU box); windows are still cut and
     augmented on the CPU, and the returned model is on the CPU.
