@@ -56,6 +56,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
     config = TrainConfig(
         datasets=datasets,
         corpus=CORPUS if with_corpus else None,
+        text_weight=args.text_weight,
         seed=seed,
         encoder_epochs=args.encoder_epochs,
         align_epochs=args.align_epochs,
@@ -85,6 +86,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
                 "top5": metrics["top5"],
                 "train_seconds": round(seconds, 1),
                 "encoder_epochs": args.encoder_epochs,
+                "text_weight": args.text_weight,
                 "batch_size": args.batch_size,
                 "threads": torch.get_num_threads(),
                 "device": args.device,
@@ -111,18 +113,21 @@ def summary(path: Path) -> None:
             row.get("batch_size", 64),
             row.get("tag", ""),
             row.get("device", "cpu"),
+            row.get("text_weight", 0.0),
         )
         groups[key].append(row)
     print(
         f"{'target':8s} {'trained on':12s} {'vocab':7s} {'ep':>3s} {'bs':>4s} {'tag':10s} "
-        f"{'device':6s} {'n':>2s}  top-1 mean ± std"
+        f"{'device':6s} {'text':>4s} {'n':>2s}  top-1 mean ± std"
     )
-    for (target, setup, source, epochs, batch, tag, device), members in sorted(groups.items()):
+    for (target, setup, source, epochs, batch, tag, device, text), members in sorted(
+        groups.items()
+    ):
         top1 = [m["top1"] for m in members]
         seeds = ",".join(str(m["seed"]) for m in members)
         print(
             f"{target:8s} {setup:12s} {source:7s} {epochs:3d} {batch:4d} {tag:10s} {device:6s} "
-            f"{len(top1):2d}  "
+            f"{text:4g} {len(top1):2d}  "
             f"{mean_std(top1)}   seeds {seeds}"
         )
 
@@ -135,6 +140,9 @@ def main() -> int:
     parser.add_argument("--align-epochs", type=int, default=8)
     parser.add_argument("--views", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--text-weight", type=float, default=0.0, help="stage-1 text alignment of labelled data"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="torch device of the network")
     parser.add_argument("--tag", default="", help="label of this configuration in the summary")

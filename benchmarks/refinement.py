@@ -1,8 +1,11 @@
 """Online refinement benchmark: zero-shot top-1 without vs with test-time text refinement.
 
 Protocol: for each split and training seed, a checkpoint trained on the seen classes
-(``TrainConfig(datasets=[dataset], split=split, seed=seed)``, cached under
-``runs/refinement/ckpt``; delete it to retrain). Its unseen-class test clips are
+(``TrainConfig(datasets=[dataset], split=split, seed=seed)``, or the recipe the flags
+``--corpus --text-weight --encoder-epochs --align-epochs --views`` name, which the
+checkpoint folder's name then records; cached under ``runs/refinement/``; delete it to
+retrain, or train it elsewhere, e.g. on a GPU, with the same recipe and put it there,
+named as :func:`checkpoint` names it). Its unseen-class test clips are
 streamed once in each of ``--orders`` shuffled orders (seeds 0..N-1), one clip at a
 time: each clip is predicted with the texts refined so far, then observed, as the live
 recognizer does. "without" is the encoded texts' top-1 on the same clips (order does not
@@ -18,6 +21,8 @@ Before that, the cost of one online update (single thread, full bank, p50/p95 ov
     python benchmarks/refinement.py --cost-only
     python benchmarks/refinement.py --splits nw_ucla:5/5 --seeds 0 --orders 2
     python benchmarks/refinement.py --summary            # table from --results
+    python benchmarks/refinement.py --corpus cmu_mocap --text-weight 1 \
+        --encoder-epochs 10 --views 4                    # the shipped model's recipe
 """
 
 from __future__ import annotations
@@ -65,11 +70,24 @@ VARIANTS = {
 COST_CASES = ((5, 16), (7, 16), (7, 32), (60, 16))
 
 
-def checkpoint(dataset: str, split: str, seed: int) -> Path:
-    path = RUNS / "ckpt" / f"{dataset}_{split.replace('/', '-')}_s{seed}.pt"
+def recipe_folder(recipe: TrainConfig) -> Path:
+    """Where checkpoints of ``recipe`` live: the default recipe keeps the historic
+    ``ckpt`` folder, any other is named by what differs from it."""
+    default = TrainConfig()
+    parts = [
+        f"{name}{getattr(recipe, name)}"
+        for name in ("corpus", "text_weight", "encoder_epochs", "align_epochs", "views")
+        if getattr(recipe, name) != getattr(default, name)
+    ]
+    return RUNS / ("ckpt" if not parts else "ckpt-" + "-".join(parts))
+
+
+def checkpoint(recipe: TrainConfig, dataset: str, split: str, seed: int) -> Path:
+    path = recipe_folder(recipe) / f"{dataset}_{split.replace('/', '-')}_s{seed}.pt"
     if not path.exists():
-        print(f"training {dataset} {split} seed {seed} ...", flush=True)
-        result = train(TrainConfig(datasets=[dataset], split=split, seed=seed), progress=False)
+        print(f"training {dataset} {split} seed {seed} -> {path} ...", flush=True)
+        config = replace(recipe, datasets=[dataset], split=split, seed=seed)
+        result = train(config, progress=False)
         save_checkpoint(path, result.model, result.info)
         print(f"  trained in {result.seconds:.0f} s -> {path}", flush=True)
     return path
@@ -148,18 +166,25 @@ def mean_std(values: list[float]) -> str:
 
 
 def summary(rows: list[dict]) -> None:
-    print("\n| split | variant | top-1 without | top-1 with | Δ mean | Δ worst | Δ best | runs |")
-    print("|---|---|---|---|---|---|---|---|")
-    for split in dict.fromkeys(r["split"] for r in rows):
+    print(
+        "\n| checkpoints | split | variant | top-1 without | top-1 with | Δ mean | Δ worst "
+        "| Δ best | runs |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for recipe, split in dict.fromkeys((r.get("recipe", "ckpt"), r["split"]) for r in rows):
         for variant in dict.fromkeys(r["variant"] for r in rows):
-            chosen = [r for r in rows if r["split"] == split and r["variant"] == variant]
+            chosen = [
+                r
+                for r in rows
+                if (r.get("recipe", "ckpt"), r["split"], r["variant"]) == (recipe, split, variant)
+            ]
             if not chosen:
                 continue
             base = [r["top1_encoded"] for r in chosen for _ in r["orders"]]
             top1 = [o["top1"] for r in chosen for o in r["orders"]]
             delta = [o["delta"] for r in chosen for o in r["orders"]]
             print(
-                f"| {split} | {variant} | {mean_std(base)} | {mean_std(top1)} | "
+                f"| {recipe} | {split} | {variant} | {mean_std(base)} | {mean_std(top1)} | "
                 f"{statistics.mean(delta):+.1f} | {min(delta):+.1f} | {max(delta):+.1f} | "
                 f"{len(delta)} |"
             )
@@ -175,12 +200,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cost-only", action="store_true")
     parser.add_argument("--results", type=Path, default=RUNS / "results.jsonl")
     parser.add_argument("--summary", action="store_true", help="table of --results, then exit")
+    recipe = parser.add_argument_group("training recipe of the checkpoints")
+    recipe.add_argument("--corpus", help="text-motion corpus added to training (cmu_mocap)")
+    recipe.add_argument("--text-weight", type=float, default=TrainConfig.text_weight)
+    recipe.add_argument("--encoder-epochs", type=int, default=TrainConfig.encoder_epochs)
+    recipe.add_argument("--align-epochs", type=int, default=TrainConfig.align_epochs)
+    recipe.add_argument("--views", type=int, default=TrainConfig.views)
+    recipe.add_argument("--device", default="cpu", help="torch device that trains them")
     args = parser.parse_args(argv)
+    recipe = TrainConfig(
+        corpus=args.corpus,
+        text_weight=args.text_weight,
+        encoder_epochs=args.encoder_epochs,
+        align_epochs=args.align_epochs,
+        views=args.views,
+        device=args.device,
+    )
     if args.summary:
         lines = args.results.read_text(encoding="utf-8").splitlines()
         latest = {}
         for row in map(json.loads, lines):  # a rerun of a job replaces its earlier row
-            latest[row["split"], row["seed"], row["variant"]] = row
+            latest[row.get("recipe"), row["split"], row["seed"], row["variant"]] = row
         summary(list(latest.values()))
         return 0
 
@@ -206,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset, split = name.split(":")
         for seed in args.seeds:
             model, candidates, stream = test_stream(
-                checkpoint(dataset, split, seed), dataset, split
+                checkpoint(recipe, dataset, split, seed), dataset, split
             )
             for variant in args.variants:
                 start = time.perf_counter()
@@ -215,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 row = {
                     "split": name,
+                    "recipe": recipe_folder(recipe).name,
                     "seed": seed,
                     "variant": variant,
                     "top1_encoded": baseline,
