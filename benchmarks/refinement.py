@@ -65,6 +65,7 @@ VARIANTS = {
     "no bank": replace(FULL, bank_size=0),
     "no balance": replace(FULL, balance=False),
     "full, lr 1e-2": replace(FULL, lr=1e-2),
+    "full, θ 0.1": replace(FULL, threshold=0.1),  # the paper's gate, the earlier default
 }
 # (vocabulary size, bank entries per class) for the cost table.
 COST_CASES = ((5, 16), (7, 16), (7, 32), (60, 16))

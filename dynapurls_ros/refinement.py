@@ -68,7 +68,7 @@ class RefinementConfig:
 
     enabled: bool = False
     bank_size: int = 16
-    threshold: float = 0.1
+    threshold: float = 0.5
     max_entropy: float | None = None
     balance: bool = True
     lr: float = 1e-3

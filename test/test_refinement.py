@@ -254,6 +254,24 @@ def test_skewed_stream_blocks_updates(model: DynaPURLS, features: torch.Tensor) 
     assert refiner.stats() == {"updates": 0, "bank": 16, "collapses": 0, "blocked": 16}
 
 
+def test_default_gate_leaves_an_unsure_stream_alone(
+    model: DynaPURLS, features: torch.Tensor
+) -> None:
+    """The default gate (top probability > 0.5): a stream the model is unsure of (every
+    window below it, as on GTU-3D) never enters the bank, so nothing is learnt; the same
+    windows with confident, varied pseudo-labels do adapt."""
+    config = RefinementConfig(enabled=True)
+    unsure = torch.tensor([0.45, 0.35, 0.1, 0.1])
+    confident = torch.tensor([0.55, 0.15, 0.15, 0.15])
+    for probs, adapts in ((unsure, False), (confident, True)):
+        refiner = TextRefiner(model, model.prepare(class_texts(4)), config)
+        for i in range(len(features)):
+            row = probs.roll(i % 4)[None]  # every class in turn: the bank stays balanced
+            refiner.observe(features[i : i + 1], row)
+        assert refiner.adapted is adapts
+        assert (refiner.stats()["bank"] > 0) is adapts
+
+
 def test_collapse_guard_compares_refined_with_encoded_predictions() -> None:
     spread = [i % 4 for i in range(40)]
     guard = CollapseGuard(4, decay=0.9, max_drop=0.2, max_shift=0.5, warmup=10)

@@ -173,7 +173,7 @@ SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         "adaptation_threshold",
-        0.1,
+        0.5,
         "Confidence a prediction must exceed to enter the adaptation memory.",
         limits=(0.0, 1.0),
     ),
