@@ -167,11 +167,14 @@ def mean_std(values: list[float]) -> str:
 
 
 def summary(rows: list[dict]) -> None:
+    """Top-1 without/with per split and variant, and the per-class view: the mean of the
+    per-class top-1 (every class counts alike) and the weakest class, whose loss a gain
+    in top-1 can hide."""
     print(
         "\n| checkpoints | split | variant | top-1 without | top-1 with | Δ mean | Δ worst "
-        "| Δ best | runs |"
+        "| Δ best | class mean without → with | weakest class without → with | runs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for recipe, split in dict.fromkeys((r.get("recipe", "ckpt"), r["split"]) for r in rows):
         for variant in dict.fromkeys(r["variant"] for r in rows):
             chosen = [
@@ -181,13 +184,23 @@ def summary(rows: list[dict]) -> None:
             ]
             if not chosen:
                 continue
+            orders = [o for r in chosen for o in r["orders"]]
             base = [r["top1_encoded"] for r in chosen for _ in r["orders"]]
-            top1 = [o["top1"] for r in chosen for o in r["orders"]]
-            delta = [o["delta"] for r in chosen for o in r["orders"]]
+            top1 = [o["top1"] for o in orders]
+            delta = [o["delta"] for o in orders]
+            classes = "n/a | n/a"
+            if all("class_top1" in o for o in orders):
+                mean_with = [statistics.mean(o["class_top1"]) for o in orders]
+                mean_without = [statistics.mean(o["class_top1_encoded"]) for o in orders]
+                classes = (
+                    f"{statistics.mean(mean_without):.1f} → {statistics.mean(mean_with):.1f} | "
+                    f"{statistics.mean(min(o['class_top1_encoded']) for o in orders):.1f} → "
+                    f"{statistics.mean(min(o['class_top1']) for o in orders):.1f}"
+                )
             print(
                 f"| {recipe} | {split} | {variant} | {mean_std(base)} | {mean_std(top1)} | "
                 f"{statistics.mean(delta):+.1f} | {min(delta):+.1f} | {max(delta):+.1f} | "
-                f"{len(delta)} |"
+                f"{classes} | {len(delta)} |"
             )
 
 

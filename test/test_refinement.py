@@ -394,6 +394,10 @@ def test_stream_evaluation_scores_clips_by_their_mean_window_logits(
     assert baseline == pytest.approx(expected)
     assert [row["order"] for row in rows] == [0, 1, 2]
     assert all(row["top1"] == pytest.approx(expected) and row["updates"] == 0 for row in rows)
+    predicted = clip_logits.argmax(1).numpy()
+    per_class = [100 * float((predicted[labels == k] == k).mean()) for k in range(4)]
+    assert rows[0]["class_top1"] == pytest.approx(per_class)  # 5 clips per class
+    assert rows[0]["class_top1_encoded"] == pytest.approx(per_class)
     _, learning = stream_orders(model, candidates, stream, EAGER, orders=1, stream_batch=4)
     assert learning[0]["updates"] > 0
     with pytest.raises(ValueError, match="stream order"):
