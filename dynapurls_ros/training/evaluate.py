@@ -15,7 +15,6 @@ online predictions is compared with the encoded texts' top-1 on the same clips.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -215,12 +214,9 @@ def stream_predictions(
     return predicted
 
 
-def class_recall(predicted: np.ndarray, labels: np.ndarray, num_classes: int) -> list[float]:
-    """Per-class top-1 (%) of the clips each class has (NaN for a class with none)."""
-    return [
-        100.0 * float(np.mean(predicted[labels == k] == k)) if np.any(labels == k) else math.nan
-        for k in range(num_classes)
-    ]
+def class_top1(predicted: np.ndarray, labels: np.ndarray, num_classes: int) -> list[float]:
+    """Per-class top-1 (%) as a JSON-ready list (NaN for a class with no clips)."""
+    return per_class_accuracy(confusion_matrix(predicted, labels, num_classes)).tolist()
 
 
 def stream_orders(
@@ -241,6 +237,7 @@ def stream_orders(
     fixed = TextRefiner(model, candidates, replace(config, enabled=False))
     encoded = stream_predictions(fixed, stream, everything, len(everything))
     baseline = 100.0 * float(np.mean(encoded == stream.labels))
+    encoded_classes = class_top1(encoded, stream.labels, k)
     rows = []
     for seed in range(orders):
         refiner = TextRefiner(model, candidates, replace(config, enabled=True))
@@ -252,8 +249,8 @@ def stream_orders(
                 "order": seed,
                 "top1": top1,
                 "delta": top1 - baseline,
-                "class_top1": class_recall(predicted, stream.labels, k),
-                "class_top1_encoded": class_recall(encoded, stream.labels, k),
+                "class_top1": class_top1(predicted, stream.labels, k),
+                "class_top1_encoded": encoded_classes,
                 **refiner.stats(),
             }
         )
