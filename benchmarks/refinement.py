@@ -11,8 +11,12 @@ time: each clip is predicted with the texts refined so far, then observed, as th
 recognizer does. "without" is the encoded texts' top-1 on the same clips (order does not
 matter to it). Rows: the full module and its ablations (no memory bank: every
 pseudo-label of the current clip used; bank without class balance), plus the full
-module at the paper's learning rate (1e-2; the default is 1e-3). Figures are printed
-as they are produced and appended as JSON lines to ``--results``.
+module at the paper's learning rate (1e-2; the default is 1e-3) and gate (θ 0.1);
+``--variant KEY=VALUE ...`` adds the full module with other settings (e.g.
+``--variant max_entropy=0.6``). ``--vocabulary-size N`` streams every N-class subset
+of a split's unseen classes instead (e.g. every pair: vocabularies of other sizes to
+choose settings on, without touching the test split they are reported on). Figures are
+printed as they are produced and appended as JSON lines to ``--results``.
 
 Before that, the cost of one online update (single thread, full bank, p50/p95 over
 ``--cost-windows`` updates) and the bank's memory for a few vocabulary/bank sizes.
@@ -21,6 +25,8 @@ Before that, the cost of one online update (single thread, full bank, p50/p95 ov
     python benchmarks/refinement.py --cost-only
     python benchmarks/refinement.py --splits nw_ucla:5/5 --seeds 0 --orders 2
     python benchmarks/refinement.py --summary            # table from --results
+    python benchmarks/refinement.py --splits gtu3d:7/7 --vocabulary-size 2 \
+        --variants full --variant max_entropy=0.6        # every GTU-3D pair, one setting
     python benchmarks/refinement.py --corpus cmu_mocap --text-weight 1 \
         --encoder-epochs 10 --views 4                    # the shipped model's recipe
 """
@@ -28,6 +34,7 @@ Before that, the cost of one online update (single thread, full bank, p50/p95 ov
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -53,6 +60,7 @@ from dynapurls_ros.training.evaluate import (  # noqa: E402
     prepare,
     stream_features,
     stream_orders,
+    sub_vocabulary,
     unseen_test,
 )
 from dynapurls_ros.training.train import TrainConfig, train  # noqa: E402
@@ -161,6 +169,31 @@ def update_cost(classes: int, per_class: int, windows: int, dim: int = 384) -> d
     }
 
 
+def parse_variant(text: str) -> tuple[str, RefinementConfig]:
+    """``"max_entropy=0.6,lr=0.01"`` -> ("full, max_entropy=0.6, lr=0.01", the settings)."""
+    settings = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--variant: expected KEY=VALUE, got {item!r}")
+        settings[key.strip()] = json.loads(value)
+    try:
+        config = RefinementConfig.from_dict(FULL.to_dict() | settings)
+    except (TypeError, ValueError) as error:
+        raise SystemExit(f"--variant {text}: {error}") from error
+    return "full, " + ", ".join(f"{k}={v}" for k, v in settings.items()), config
+
+
+def streams(
+    candidates: Candidates, stream: StreamFeatures, size: int | None
+) -> list[tuple[list[int] | None, Candidates, StreamFeatures]]:
+    """The whole vocabulary, or every ``size``-class subset of it."""
+    if size is None:
+        return [(None, candidates, stream)]
+    subsets = itertools.combinations(range(len(candidates)), size)
+    return [(list(c), *sub_vocabulary(candidates, stream, c)) for c in subsets]
+
+
 def mean_std(values: list[float]) -> str:
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):5.1f} ± {spread:4.1f}"
@@ -210,6 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--orders", type=int, default=5)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument(
+        "--variant",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE[,KEY=VALUE]",
+        help="extra variants: the full module with these settings",
+    )
+    parser.add_argument(
+        "--vocabulary-size", type=int, help="stream every N-class subset of the unseen classes"
+    )
     parser.add_argument("--cost-windows", type=int, default=300)
     parser.add_argument("--cost-only", action="store_true")
     parser.add_argument("--results", type=Path, default=RUNS / "results.jsonl")
@@ -234,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         lines = args.results.read_text(encoding="utf-8").splitlines()
         latest = {}
         for row in map(json.loads, lines):  # a rerun of a job replaces its earlier row
-            latest[row.get("recipe"), row["split"], row["seed"], row["variant"]] = row
+            key = (row.get("recipe"), row["split"], row["seed"], row["variant"])
+            latest[(*key, str(row.get("classes")))] = row
         summary(list(latest.values()))
         return 0
 
@@ -255,20 +299,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     args.results.parent.mkdir(parents=True, exist_ok=True)
+    variants = {name: VARIANTS[name] for name in args.variants}
+    variants.update(parse_variant(text) for text in args.variant)
     rows = []
     for name in args.splits:
         dataset, split = name.split(":")
+        label = name if args.vocabulary_size is None else f"{name} {args.vocabulary_size}-way"
         for seed in args.seeds:
-            model, candidates, stream = test_stream(
+            model, full_candidates, full_stream = test_stream(
                 checkpoint(recipe, dataset, split, seed), dataset, split
             )
-            for variant in args.variants:
+            for (classes, candidates, stream), variant in itertools.product(
+                streams(full_candidates, full_stream, args.vocabulary_size), variants
+            ):
                 start = time.perf_counter()
                 baseline, orders = stream_orders(
-                    model, candidates, stream, VARIANTS[variant], args.orders
+                    model, candidates, stream, variants[variant], args.orders
                 )
                 row = {
-                    "split": name,
+                    "split": label,
+                    "classes": classes,
                     "recipe": recipe_folder(recipe).name,
                     "seed": seed,
                     "variant": variant,
@@ -282,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                 deltas = " ".join(f"{o['delta']:+5.1f}" for o in orders)
                 undone = sum(o["collapses"] for o in orders)
                 print(
-                    f"{name} seed {seed} {variant:14s} without {baseline:5.1f} | Δ per order "
+                    f"{label} {classes or ''} seed {seed} {variant:14s} without {baseline:5.1f} "
+                    f"| Δ per order "
                     f"{deltas} | mean {statistics.mean(o['delta'] for o in orders):+5.1f} | "
                     f"{undone} undone | {row['seconds']:.0f} s",
                     flush=True,

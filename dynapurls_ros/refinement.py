@@ -33,6 +33,10 @@ Guards against self-training going wrong:
 - bounded learning: at most ``steps`` optimiser steps per update, a cosine learning-rate
   decay over ``max_updates`` updates, after which the texts stay as they are; weight
   decay pulls scale and shift back towards the identity.
+
+An update is written out by hand, gradient and AdamW step alike, over one stacked
+``(2, K, 8, d)`` parameter tensor: at these sizes the fixed cost of autograd and of
+``torch.optim`` (dozens of small ops and Python frames) was most of an update's time.
 """
 
 from __future__ import annotations
@@ -43,11 +47,10 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS
 
-STATE_FORMAT = "dynapurls-refinement/1"
+STATE_FORMAT = "dynapurls-refinement/2"
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,9 @@ class MemoryBank:
     Features are stored class-major, ``(K, 8, capacity, d)``: for each candidate class
     and slot, the entries' vectors form one contiguous matrix, so the loss and its
     gradient over the whole bank are two batched matrix products with small outputs
-    (no per-update copies of the bank).
+    (no per-update copies of the bank). Entries are only ever added or replaced until
+    :meth:`clear`, so the used slots are always the first ``len(bank)``; the class
+    histogram is kept as it changes (both spare a few tensor ops per window).
     """
 
     def __init__(
@@ -164,22 +169,30 @@ class MemoryBank:
         self.features = torch.zeros(self.num_classes, slots, self.capacity, dim)
         self.labels = torch.zeros(self.capacity, dtype=torch.long)
         self.confidence = torch.zeros(self.capacity)
-        self.used = torch.zeros(self.capacity, dtype=torch.bool)
+        self._size = 0
+        self._counts = [0] * self.num_classes
 
     def __len__(self) -> int:
-        return int(self.used.sum())
+        return self._size
+
+    @property
+    def used(self) -> torch.Tensor:
+        """``(capacity,)`` mask of the slots holding an entry."""
+        return torch.arange(self.capacity) < self._size
 
     @property
     def nbytes(self) -> int:
         """Memory held by the bank (fixed by its capacity, whatever it contains)."""
-        tensors = (self.features, self.labels, self.confidence, self.used)
+        tensors = (self.features, self.labels, self.confidence)
         return sum(t.numel() * t.element_size() for t in tensors)
 
-    def class_counts(self) -> torch.Tensor:
-        return torch.bincount(self.labels[self.used], minlength=self.num_classes)
+    def class_counts(self) -> list[int]:
+        """Entries per class."""
+        return list(self._counts)
 
     def clear(self) -> None:
-        self.used.zero_()
+        self._size = 0
+        self._counts = [0] * self.num_classes
 
     def admits(self, confidence: float, entropy: float) -> bool:
         """The gates: confident enough and, when set, not too uncertain overall."""
@@ -187,25 +200,27 @@ class MemoryBank:
             return False
         return self.max_entropy is None or entropy <= self.max_entropy
 
-    def _least_confident(self, mask: torch.Tensor) -> int:
-        return int(torch.where(mask, self.confidence, torch.inf).argmin())
+    def _least_confident(self, label: int | None = None) -> int:
+        """Slot of the least confident entry (of class ``label`` when given)."""
+        confidence = self.confidence[: self._size]
+        if label is not None:
+            confidence = torch.where(self.labels[: self._size] == label, confidence, torch.inf)
+        return int(confidence.argmin())
 
     def _slot_for(self, label: int, confidence: float) -> int | None:
         """Where an admitted entry goes (free or replaced slot), or None to drop it."""
-        free = ~self.used
-        members = self.used & (self.labels == label)
-        if self.balance and int(members.sum()) >= self.per_class:
-            victim = self._least_confident(members)
-        elif free.any():
-            return int(free.nonzero()[0])
+        counts = self._counts
+        if self.balance and counts[label] >= self.per_class:
+            victim = self._least_confident(label)
+        elif self._size < self.capacity:
+            return self._size
         elif self.balance:
-            counts = self.class_counts()
-            largest = int(counts.argmax())
+            largest = max(range(self.num_classes), key=counts.__getitem__)
             if counts[largest] > counts[label] + 1:  # rebalance, whatever the confidence
-                return self._least_confident(self.used & (self.labels == largest))
-            victim = self._least_confident(members if members.any() else self.used)
+                return self._least_confident(largest)
+            victim = self._least_confident(label if counts[label] else None)
         else:
-            victim = self._least_confident(self.used)
+            victim = self._least_confident()
         return victim if confidence > float(self.confidence[victim]) else None
 
     def offer(
@@ -226,10 +241,14 @@ class MemoryBank:
             slot = self._slot_for(label, conf)
             if slot is None:
                 continue
+            if slot == self._size:
+                self._size += 1
+            else:
+                self._counts[int(self.labels[slot])] -= 1
+            self._counts[label] += 1
             self.features[:, :, slot] = features[i]
             self.labels[slot] = label
             self.confidence[slot] = conf
-            self.used[slot] = True
             stored += 1
         return stored
 
@@ -238,31 +257,39 @@ class MemoryBank:
         labels and loss weights ``(n,)``. Weights are class-averaged over the whole bank
         when balanced (so every class counts alike in expectation), else uniform; 0 for
         empty slots; they sum to 1 over the batch."""
-        window = slice(start, min(start + size, self.capacity))
-        used = self.used[window]
+        window = slice(start, min(start + size, self._size))
         labels = self.labels[window]
-        counts = self.class_counts()[labels].clamp_min(1) if self.balance else 1
-        weights = used / counts
-        weights = weights / weights.sum().clamp_min(1e-12)
-        return self.features[:, :, window], labels, weights
+        weights = torch.ones(len(labels))
+        if self.balance:
+            weights /= torch.tensor(self._counts, dtype=torch.float32)[labels]
+        return self.features[:, :, window], labels, weights / weights.sum()
 
-    def state_dict(self) -> dict[str, torch.Tensor]:
+    def state_dict(self) -> dict[str, Any]:
         return {
             "features": self.features.clone(),
             "labels": self.labels.clone(),
             "confidence": self.confidence.clone(),
-            "used": self.used.clone(),
+            "size": self._size,
         }
 
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        for name, value in state.items():
-            target = getattr(self, name)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        size = state["size"]
+        if not isinstance(size, int) or not 0 <= size <= self.capacity:
+            raise ValueError(f"adaptation state: bank size {size!r} not in [0, {self.capacity}]")
+        for name in ("features", "labels", "confidence"):
+            value, target = state[name], getattr(self, name)
             if value.shape != target.shape or value.dtype != target.dtype:
                 raise ValueError(
                     f"adaptation state: bank {name} is {tuple(value.shape)} {value.dtype}, "
                     f"expected {tuple(target.shape)} {target.dtype}"
                 )
-            target.copy_(value)
+        labels = state["labels"][:size]
+        if size and not 0 <= int(labels.min()) <= int(labels.max()) < self.num_classes:
+            raise ValueError("adaptation state: bank labels outside the vocabulary")
+        for name in ("features", "labels", "confidence"):
+            getattr(self, name).copy_(state[name])
+        self._size = size
+        self._counts = torch.bincount(labels, minlength=self.num_classes).tolist()
 
 
 class CollapseGuard:
@@ -336,11 +363,10 @@ class TextRefiner:
         self.num_classes = k
         with torch.no_grad():
             self._slot_scale = (model.temperature() * model.slot_weights).detach().clone()
-        self.scale = torch.zeros(k, slots, dim, requires_grad=True)  # scale - 1
-        self.shift = torch.zeros(k, slots, dim, requires_grad=True)
-        self._optimizer = torch.optim.AdamW(
-            [self.scale, self.shift], lr=config.lr, weight_decay=config.weight_decay, fused=True
-        )
+        # [0] = scale - 1, [1] = shift; AdamW's first and second moments alike.
+        self._params = torch.zeros(2, k, slots, dim)
+        self._moments = torch.zeros(2, 2, k, slots, dim)
+        self._adam_steps = 0
         entry_bytes = k * slots * dim * 4
         self.bank = MemoryBank(
             (k, slots, dim),
@@ -357,6 +383,7 @@ class TextRefiner:
         self.collapses = 0  # undos by the collapse guard
         self.blocked = 0  # updates skipped because the bank was too concentrated
         self._candidates = candidates
+        self._norm = candidates.text.norm(dim=-1, keepdim=True)  # of the unnormalised text
 
     def _new_guard(self) -> CollapseGuard:
         c = self.config
@@ -390,8 +417,22 @@ class TextRefiner:
         """Class logits ``(N, K)`` of features against the current refined texts."""
         return self._fuse(features, self._candidates.text)
 
-    def _refined_text(self) -> torch.Tensor:
-        return F.normalize(self.base.text * (1 + self.scale) + self.shift, dim=-1)
+    @property
+    def scale(self) -> torch.Tensor:
+        """Learnt element-wise scale of the encoded texts, ``(K, 8, d)`` (1 = identity)."""
+        return self._params[0] + 1
+
+    @property
+    def shift(self) -> torch.Tensor:
+        """Learnt element-wise shift of the encoded texts, ``(K, 8, d)``."""
+        return self._params[1]
+
+    def _refresh(self) -> None:
+        """Rebuild the texts predictions use from the parameters (after a step or a
+        restore); keeps the norm before re-normalisation for the next gradient."""
+        raw = torch.addcmul(self._params[1], self.base.text, self._params[0] + 1)
+        self._norm = raw.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        self._candidates = Candidates(raw / self._norm, self.base.queries)
 
     def adapted_text(self) -> torch.Tensor:
         """The refined ``(K, 8, d)`` unit texts (the encoded ones before any update)."""
@@ -407,8 +448,9 @@ class TextRefiner:
 
         ``features``: class-major ``(K, 8, n, d)``; ``labels`` and ``weights`` ``(n,)``.
         Written out (softmax minus one-hot, spread back over the features) so that the
-        large per-window tensors only enter two batched matrix products; autograd then
-        carries the small ``(K, 8, d)`` result through the scale and shift.
+        large per-window tensors only enter two batched matrix products;
+        :meth:`_parameter_gradient` carries the small ``(K, 8, d)`` result on to the
+        scale and shift.
         """
         k, slots, n, dim = features.shape
         text = self._candidates.text
@@ -428,25 +470,39 @@ class TextRefiner:
         return self.config.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The next window of bank slots holding at least one entry (cyclic)."""
-        size = min(self.config.update_batch, self.bank.capacity)
-        for _ in range(-(-self.bank.capacity // size)):
-            start, self._cursor = self._cursor, self._cursor + size
-            if self._cursor >= self.bank.capacity:
-                self._cursor = 0
-            if self.bank.used[start : start + size].any():
-                return self.bank.batch(start, size)
-        raise AssertionError("the bank is not empty here")
+        """The next window of ``update_batch`` bank entries (cyclic over the entries)."""
+        if self._cursor >= len(self.bank):
+            self._cursor = 0
+        start = self._cursor
+        self._cursor += self.config.update_batch
+        return self.bank.batch(start, self.config.update_batch)
+
+    def _parameter_gradient(self, text_gradient: torch.Tensor) -> torch.Tensor:
+        """Chain ``text_gradient`` (w.r.t. the unit texts) through the re-normalisation
+        and ``text * (1 + scale) + shift``: ``(2, K, 8, d)``, scale's then shift's."""
+        unit, norm = self._candidates.text, self._norm
+        radial = (text_gradient * unit).sum(dim=-1, keepdim=True)
+        grad_raw = (text_gradient - unit * radial) / norm
+        return torch.stack((grad_raw * self.base.text, grad_raw))
+
+    def _adamw(self, grad: torch.Tensor, lr: float) -> None:
+        """One AdamW step on the stacked parameters (decoupled weight decay, bias-corrected
+        moments; the defaults of ``torch.optim.AdamW``: betas 0.9/0.999, eps 1e-8)."""
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        self._adam_steps += 1
+        first, second = self._moments
+        self._params.mul_(1 - lr * self.config.weight_decay)
+        first.lerp_(grad, 1 - beta1)
+        second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = (second.sqrt() / math.sqrt(1 - beta2**self._adam_steps)).add_(eps)
+        self._params.addcdiv_(first, denom, value=-lr / (1 - beta1**self._adam_steps))
 
     def _step(self, features: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> None:
-        for group in self._optimizer.param_groups:
-            group["lr"] = self._learning_rate()
+        lr = self._learning_rate()
         for _ in range(self.config.steps):
-            self._optimizer.zero_grad(set_to_none=True)
-            self._refined_text().backward(self._text_gradient(features, labels, weights))
-            self._optimizer.step()
-            with torch.no_grad():
-                self._candidates = Candidates(self._refined_text(), self.base.queries)
+            text_gradient = self._text_gradient(features, labels, weights)
+            self._adamw(self._parameter_gradient(text_gradient), lr)
+            self._refresh()
         self.updates += 1
 
     def observe(self, features: torch.Tensor, probs: torch.Tensor) -> bool:
@@ -488,10 +544,10 @@ class TextRefiner:
     # --- reset, save, restore -------------------------------------------------------------
 
     def _clear(self) -> None:
-        with torch.no_grad():
-            self.scale.zero_()
-            self.shift.zero_()
-        self._optimizer.state.clear()
+        self._params.zero_()
+        self._moments.zero_()
+        self._adam_steps = 0
+        self._norm = self.base.text.norm(dim=-1, keepdim=True)
         self.bank.clear()
         self.updates = self._cursor = 0
         self._candidates = self.base
@@ -525,9 +581,10 @@ class TextRefiner:
                 "format": STATE_FORMAT,
                 "config": self.config.to_dict(),
                 "text": self.base.text.clone(),
-                "scale": self.scale.detach().clone(),
-                "shift": self.shift.detach().clone(),
-                "optimizer": self._optimizer.state_dict(),
+                "scale": self.scale.clone(),
+                "shift": self.shift.clone(),
+                "moments": self._moments.clone(),
+                "adam_steps": self._adam_steps,
                 "bank": self.bank.state_dict(),
                 "guard": self.guard.state_dict(),
                 "counters": {
@@ -549,10 +606,9 @@ class TextRefiner:
             raise ValueError("adaptation state belongs to another vocabulary (texts differ)")
         with self._lock:
             self._clear()
-            with torch.no_grad():
-                self.scale.copy_(state["scale"])
-                self.shift.copy_(state["shift"])
-            self._optimizer.load_state_dict(state["optimizer"])
+            self._params.copy_(torch.stack((state["scale"] - 1, state["shift"])))
+            self._moments.copy_(state["moments"])
+            self._adam_steps = int(state["adam_steps"])
             self.bank.load_state_dict(state["bank"])
             self.guard.load_state_dict(state["guard"])
             counters = state["counters"]
@@ -561,5 +617,4 @@ class TextRefiner:
             self.blocked = int(counters["blocked"])
             self._cursor = int(counters["cursor"])
             if self.updates:
-                with torch.no_grad():
-                    self._candidates = Candidates(self._refined_text(), self.base.queries)
+                self._refresh()

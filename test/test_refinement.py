@@ -7,6 +7,7 @@ are real model outputs, and the recognizer tests feed it real GTU-3D skeletons.
 from __future__ import annotations
 
 import io
+import math
 import threading
 import time
 from dataclasses import replace
@@ -28,7 +29,7 @@ from dynapurls_ros.refinement import (
     normalized_entropy,
 )
 from dynapurls_ros.text.descriptions import SLOTS
-from dynapurls_ros.training.evaluate import StreamFeatures, stream_orders
+from dynapurls_ros.training.evaluate import StreamFeatures, stream_orders, sub_vocabulary
 
 TEXT_DIM = 24
 FRAMES = 32
@@ -115,7 +116,7 @@ def test_bank_keeps_the_most_confident_entries_per_class() -> None:
     assert stored(memory) == [(0, 0.6), (0, 0.7)]
     assert offer(memory, [0], [0.55]) == 0  # less confident than all stored: dropped
     assert offer(memory, [1, 2], [0.3, 0.2]) == 2  # other classes have their own room
-    assert memory.class_counts().tolist() == [2, 1, 1]
+    assert memory.class_counts() == [2, 1, 1]
     # The stored features are the offered row's (row 2 of that batch became 0.6's slot).
     slot = int(((memory.confidence == 0.6) & memory.used).nonzero()[0])
     assert torch.equal(memory.features[:, :, slot], torch.full((3, 8, 2), 2.0))
@@ -138,7 +139,7 @@ def test_unbalanced_bank_is_one_pool_of_the_most_confident() -> None:
     memory = bank(per_class=2, balance=False)  # capacity 6, no per-class limit
     offer(memory, [0] * 6, [0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
     assert offer(memory, [1], [0.25]) == 1
-    assert memory.class_counts().tolist() == [5, 1, 0]
+    assert memory.class_counts() == [5, 1, 0]
     assert min(c for _, c in stored(memory)) == 0.25
 
 
@@ -149,13 +150,13 @@ def test_batches_are_views_with_class_averaged_weights() -> None:
         assert memory.capacity == 9
         features, labels, weights = memory.batch(0, 6)
         assert features.data_ptr() == memory.features.data_ptr()  # no copy of the bank
-        assert labels[:4].tolist() == [0, 0, 0, 1]
-        torch.testing.assert_close(weights, torch.tensor([*expected, 0.0, 0.0]))
-        assert len(memory.batch(6, 6)[1]) == 3  # a window ends at the capacity
+        assert labels.tolist() == [0, 0, 0, 1]  # a window ends at the last entry
+        torch.testing.assert_close(weights, torch.tensor(expected))
+        assert memory.batch(2, 6)[1].tolist() == [0, 1]
 
 
 def test_bank_memory_is_fixed_by_its_capacity_and_budget(model: DynaPURLS) -> None:
-    per_entry = 7 * 8 * TEXT_DIM * 4 + 8 + 4 + 1  # features, label, confidence, used
+    per_entry = 7 * 8 * TEXT_DIM * 4 + 8 + 4  # features, label, confidence
     refiner = TextRefiner(model, model.prepare(class_texts(7)), EAGER)
     assert refiner.bank.capacity == 7 * 16
     assert refiner.bank.nbytes == refiner.bank.capacity * per_entry
@@ -194,6 +195,40 @@ def test_written_out_gradient_matches_autograd(model: DynaPURLS, features: torch
     (expected,) = torch.autograd.grad(loss, text)
     got = refiner._text_gradient(bank_features, labels, weights)
     torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-4)
+
+
+def test_written_out_update_matches_autograd_and_adamw(model: DynaPURLS) -> None:
+    """The hand-written step (gradient through the re-normalisation, AdamW) takes the
+    texts where autograd and ``torch.optim.AdamW`` take them, over several updates."""
+    config = replace(EAGER, steps=3, max_updates=4)
+    base = model.prepare(class_texts(4))
+    refiner = TextRefiner(model, base, config)
+    g = torch.Generator().manual_seed(3)
+    bank_features = F.normalize(torch.randn(4, len(SLOTS), 12, TEXT_DIM, generator=g), dim=-1)
+    labels = torch.arange(12) % 4
+    weights = torch.rand(12, generator=g)
+    weights /= weights.sum()
+    scale = torch.zeros(4, len(SLOTS), TEXT_DIM, requires_grad=True)
+    shift = torch.zeros(4, len(SLOTS), TEXT_DIM, requires_grad=True)
+    optimizer = torch.optim.AdamW([scale, shift], lr=config.lr, weight_decay=config.weight_decay)
+    slot_scale = (model.temperature() * model.slot_weights).detach()
+    for update in range(3):
+        refiner._step(bank_features, labels, weights)
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * update / config.max_updates))
+        for _ in range(config.steps):
+            text = F.normalize(base.text * (1 + scale) + shift, dim=-1)
+            scores = torch.einsum("ksnd,ksd->nks", bank_features, text)
+            logits = (scores * slot_scale).sum(dim=-1)
+            loss = (F.cross_entropy(logits, labels, reduction="none") * weights).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    expected = F.normalize(base.text * (1 + scale) + shift, dim=-1).detach()
+    assert not torch.allclose(expected, base.text, atol=1e-3)  # the texts did move
+    torch.testing.assert_close(refiner.adapted_text(), expected, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(refiner.scale, 1 + scale.detach(), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(refiner.shift, shift.detach(), atol=1e-5, rtol=1e-4)
 
 
 def test_refined_candidates_score_like_the_model(model: DynaPURLS, features: torch.Tensor) -> None:
@@ -308,7 +343,7 @@ def test_collapsing_refinement_is_undone(model: DynaPURLS) -> None:
     stream(refiner, features[:8])
     assert refiner.adapted
     state = refiner.state_dict()  # a refinement gone wrong: every class's texts = class 0's
-    state["scale"][:] = -1.0
+    state["scale"][:] = 0.0
     state["shift"][:] = text[0]
     refiner.load_state_dict(state)
     assert {int(p.argmax()) for p in refiner.logits(features)} == {0}
@@ -336,6 +371,12 @@ def test_state_round_trip_resumes_identically(model: DynaPURLS, features: torch.
         other.load_state_dict(first.state_dict())
     with pytest.raises(ValueError, match="other refinement settings"):
         TextRefiner(model, candidates, replace(EAGER, lr=0.02)).load_state_dict(first.state_dict())
+    corrupt = [("size", 10**6, "bank size"), ("labels", torch.full((64,), 7), "outside")]
+    for key, value, message in corrupt:
+        state = first.state_dict()
+        state["bank"][key] = value
+        with pytest.raises(ValueError, match=message):
+            TextRefiner(model, candidates, EAGER).load_state_dict(state)
     first.reset()
     assert not first.adapted and first.stats() == {
         "updates": 0,
@@ -402,6 +443,27 @@ def test_stream_evaluation_scores_clips_by_their_mean_window_logits(
     assert learning[0]["updates"] > 0
     with pytest.raises(ValueError, match="stream order"):
         stream_orders(model, candidates, stream, EAGER, orders=0)
+
+
+def test_sub_vocabulary_streams_what_the_smaller_vocabulary_gives(
+    model: DynaPURLS, features: torch.Tensor
+) -> None:
+    """Classes 3 and 1 of the 4: their 10 clips, renumbered, with the slot features the
+    model computes for that 2-class vocabulary from the same windows."""
+    candidates = model.prepare(class_texts(4))
+    labels = np.arange(20) % 4
+    stream = StreamFeatures(features, np.arange(0, 60, 3), np.full(20, 3), labels)
+    sub, sub_stream = sub_vocabulary(candidates, stream, [3, 1])
+    clips = np.flatnonzero(np.isin(labels, [3, 1]))
+    assert sub_stream.labels.tolist() == [0 if labels[c] == 3 else 1 for c in clips]
+    assert sub_stream.starts.tolist() == list(range(0, 30, 3))
+    windows = torch.from_numpy(stream.windows_of(clips))
+    with torch.no_grad():
+        expected = model.slot_features(model.tokens(random_windows(60)[windows]), sub)
+    torch.testing.assert_close(sub_stream.features, expected, atol=1e-5, rtol=1e-4)
+    for wrong in ([1, 1], [4, 0]):
+        with pytest.raises(ValueError, match="distinct candidates"):
+            sub_vocabulary(candidates, stream, wrong)
 
 
 # --- recognizer ------------------------------------------------------------------------

@@ -169,6 +169,11 @@ class StreamFeatures:
     counts: np.ndarray
     labels: np.ndarray
 
+    def windows_of(self, clips: np.ndarray) -> np.ndarray:
+        """Indices of the windows of ``clips``, clip by clip."""
+        spans = zip(self.starts[clips], self.counts[clips], strict=True)
+        return np.concatenate([np.arange(s, s + n) for s, n in spans])
+
 
 @torch.inference_mode()
 def stream_features(
@@ -190,6 +195,27 @@ def stream_features(
     return StreamFeatures(torch.cat(parts).clone(), starts, counts, labels)
 
 
+def sub_vocabulary(
+    candidates: Candidates, stream: StreamFeatures, classes: Sequence[int]
+) -> tuple[Candidates, StreamFeatures]:
+    """The same test stream with a smaller vocabulary: only ``classes`` (indices into
+    ``candidates``) are candidates, only their clips are streamed, labels renumbered in
+    the order given. Exact, not an approximation: a class's slot features depend only on
+    its own attention queries, so they are the cached ones."""
+    index = list(classes)
+    if len(set(index)) != len(index) or not all(0 <= c < len(candidates) for c in index):
+        raise ValueError(f"sub_vocabulary(): classes {index} are not distinct candidates")
+    keep = np.flatnonzero(np.isin(stream.labels, index))
+    counts = stream.counts[keep]
+    windows = stream.windows_of(keep)
+    renumber = {c: i for i, c in enumerate(index)}
+    labels = np.array([renumber[int(y)] for y in stream.labels[keep]], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    features = stream.features[torch.from_numpy(windows)][:, index]
+    sub = Candidates(candidates.text[index], candidates.queries[index])
+    return sub, StreamFeatures(features, starts, counts, labels)
+
+
 def stream_predictions(
     refiner: TextRefiner, stream: StreamFeatures, order: np.ndarray, batch_clips: int
 ) -> np.ndarray:
@@ -201,9 +227,7 @@ def stream_predictions(
     for first in range(0, len(order), batch_clips):
         batch = order[first : first + batch_clips]
         counts = stream.counts[batch]
-        windows = np.concatenate(
-            [np.arange(s, s + n) for s, n in zip(stream.starts[batch], counts, strict=True)]
-        )
+        windows = stream.windows_of(batch)
         local = torch.from_numpy(np.repeat(np.arange(len(batch)), counts))
         features = stream.features[windows]
         window_logits = refiner.logits(features)
