@@ -67,6 +67,11 @@ class RefinementConfig:
     ``update_batch``: bank slots one update trains on, a contiguous window that moves
     on by that much each update (cyclic mini-batches: the cost of an update does not
     grow with the bank, and nothing is random, so the same stream gives the same texts).
+    ``min_class_ratio``: undo when a class the encoded texts predict for at least
+    ``1/(2K)`` of the recent windows keeps less than this share of those predictions
+    under the refined texts (0: off). ``bank_classes_only``: the loss's softmax covers only
+    the classes with entries in the bank, so a class the stream never showed confidently
+    is neither pushed nor pulled.
     """
 
     enabled: bool = False
@@ -83,6 +88,8 @@ class RefinementConfig:
     min_bank_entropy: float = 0.3
     max_entropy_drop: float = 0.25
     max_shift: float = 0.3
+    min_class_ratio: float = 0.0
+    bank_classes_only: bool = False
     guard_decay: float = 0.98
     guard_warmup: int = 20
 
@@ -103,6 +110,7 @@ class RefinementConfig:
             (0.0 <= self.min_bank_entropy <= 1.0, "min_bank_entropy must be in [0, 1]"),
             (0.0 <= self.max_entropy_drop <= 1.0, "max_entropy_drop must be in [0, 1]"),
             (0.0 < self.max_shift <= 1.0, "max_shift must be in (0, 1]"),
+            (0.0 <= self.min_class_ratio < 1.0, "min_class_ratio must be in [0, 1)"),
             (0.0 <= self.guard_decay < 1.0, "guard_decay must be in [0, 1)"),
             (self.guard_warmup >= 0, "guard_warmup must be >= 0"),
         ]
@@ -300,13 +308,22 @@ class CollapseGuard:
     entropy falls ``max_drop`` below the encoded one's (it narrows its own predictions)
     or the two histograms are more than ``max_shift`` apart in total variation (it has
     moved that share of the predictions to other classes, e.g. handed one class's
-    windows to another, which the entropy does not see).
+    windows to another, which the entropy does not see), or a class the encoded texts
+    predict for at least ``1/(2K)`` of the windows keeps less than ``min_ratio`` of that
+    share (one class vanishing moves too little mass for either measure to see).
     """
 
     def __init__(
-        self, num_classes: int, decay: float, max_drop: float, max_shift: float, warmup: int
+        self,
+        num_classes: int,
+        decay: float,
+        max_drop: float,
+        max_shift: float,
+        warmup: int,
+        min_ratio: float = 0.0,
     ) -> None:
         self.decay, self.max_drop, self.max_shift, self.warmup = decay, max_drop, max_shift, warmup
+        self.min_ratio = min_ratio
         self.refined = [0.0] * num_classes
         self.encoded = [0.0] * num_classes
         self.seen = 0
@@ -326,7 +343,12 @@ class CollapseGuard:
         refined, encoded = sum(self.refined), sum(self.encoded)
         pairs = zip(self.refined, self.encoded, strict=True)
         shift = 0.5 * sum(abs(r / refined - e / encoded) for r, e in pairs)
-        return drop > self.max_drop or shift > self.max_shift
+        floor = encoded / (2 * len(self.encoded))
+        vanished = any(
+            e >= floor and r < self.min_ratio * e
+            for r, e in zip(self.refined, self.encoded, strict=True)
+        )
+        return drop > self.max_drop or shift > self.max_shift or vanished
 
     def restart(self) -> None:
         """After an undo the refined texts equal the encoded ones: share their history."""
@@ -388,7 +410,12 @@ class TextRefiner:
     def _new_guard(self) -> CollapseGuard:
         c = self.config
         return CollapseGuard(
-            self.num_classes, c.guard_decay, c.max_entropy_drop, c.max_shift, c.guard_warmup
+            self.num_classes,
+            c.guard_decay,
+            c.max_entropy_drop,
+            c.max_shift,
+            c.guard_warmup,
+            c.min_class_ratio,
         )
 
     # --- scoring ------------------------------------------------------------------------
@@ -459,6 +486,11 @@ class TextRefiner:
         scores = torch.bmm(text.reshape(k * slots, 1, dim), matrices.transpose(1, 2))
         scores = scores.view(k, slots, n)
         logits = (scores * self._slot_scale[:, None]).sum(dim=1).T  # (n, K)
+        if self.config.bank_classes_only:  # without a bank: the classes of this batch
+            counts = (
+                self.bank.class_counts() if len(self.bank) else torch.bincount(labels, minlength=k)
+            )
+            logits = logits.masked_fill(torch.as_tensor(counts) == 0, -torch.inf)
         dlogits = logits.softmax(dim=1)
         dlogits[torch.arange(n), labels] -= 1.0
         coef = (dlogits * weights[:, None]).T[:, None, :] * self._slot_scale[:, None]
