@@ -71,7 +71,8 @@ class RefinementConfig:
     ``1/(2K)`` of the recent windows keeps less than this share of those predictions
     under the refined texts (0: off). ``bank_classes_only``: the loss's softmax covers only
     the classes with entries in the bank, so a class the stream never showed confidently
-    is neither pushed nor pulled.
+    is neither pushed nor pulled. ``max_undos``: after that many undos by the collapse
+    guard the texts stay encoded until a reset (0: keep trying).
     """
 
     enabled: bool = False
@@ -90,6 +91,7 @@ class RefinementConfig:
     max_shift: float = 0.3
     min_class_ratio: float = 0.0
     bank_classes_only: bool = False
+    max_undos: int = 0
     guard_decay: float = 0.98
     guard_warmup: int = 20
 
@@ -111,6 +113,7 @@ class RefinementConfig:
             (0.0 <= self.max_entropy_drop <= 1.0, "max_entropy_drop must be in [0, 1]"),
             (0.0 < self.max_shift <= 1.0, "max_shift must be in (0, 1]"),
             (0.0 <= self.min_class_ratio < 1.0, "min_class_ratio must be in [0, 1)"),
+            (self.max_undos >= 0, "max_undos must be >= 0"),
             (0.0 <= self.guard_decay < 1.0, "guard_decay must be in [0, 1)"),
             (self.guard_warmup >= 0, "guard_warmup must be >= 0"),
         ]
@@ -558,6 +561,8 @@ class TextRefiner:
                 self._undo()
                 return False
             if self.updates >= self.config.max_updates or self.config.lr == 0:
+                return False
+            if self.config.max_undos and self.collapses >= self.config.max_undos:
                 return False
             if self.config.bank_size == 0:  # ablation: every pseudo-label, no memory
                 weights = torch.full((len(labels),), 1.0 / len(labels))

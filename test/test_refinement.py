@@ -79,7 +79,16 @@ def features(model: DynaPURLS) -> torch.Tensor:
 
 
 def test_config_rejects_unbounded_settings() -> None:
-    for bad in ({"lr": 2.0}, {"steps": 0}, {"steps": 50}, {"threshold": -0.1}, {"bank_size": -1}):
+    bad_settings = (
+        {"lr": 2.0},
+        {"steps": 0},
+        {"steps": 50},
+        {"threshold": -0.1},
+        {"bank_size": -1},
+        {"min_class_ratio": 1.0},
+        {"max_undos": -1},
+    )
+    for bad in bad_settings:
         with pytest.raises(ValueError, match="RefinementConfig"):
             RefinementConfig(**bad)
     with pytest.raises(ValueError, match="unknown settings"):
@@ -382,6 +391,24 @@ def test_collapsing_refinement_is_undone(model: DynaPURLS) -> None:
     stream(refiner, features[8:30])
     assert refiner.stats()["collapses"] == 1
     assert {int(p.argmax()) for p in refiner.logits(features)} == {0, 1, 2, 3}
+
+
+def test_refinement_stays_off_after_max_undos(model: DynaPURLS) -> None:
+    """After the guard undid it once, ``max_undos=1`` keeps the encoded texts; the
+    default keeps adapting."""
+    text = class_texts(4)
+    features = separable(text, 80)
+    for max_undos, adapted_after in ((1, False), (0, True)):
+        config = replace(EAGER, max_entropy_drop=0.1, guard_warmup=5, guard_decay=0.8)
+        refiner = TextRefiner(model, model.prepare(text), replace(config, max_undos=max_undos))
+        stream(refiner, features[:8])
+        state = refiner.state_dict()  # every class's texts = class 0's: a collapse
+        state["scale"][:] = 0.0
+        state["shift"][:] = text[0]
+        refiner.load_state_dict(state)
+        stream(refiner, features[8:])
+        assert refiner.stats()["collapses"] >= 1
+        assert refiner.adapted == adapted_after
 
 
 def test_state_round_trip_resumes_identically(model: DynaPURLS, features: torch.Tensor) -> None:
