@@ -10,6 +10,7 @@ import yaml
 from rcl_interfaces.msg import ParameterDescriptor
 
 from dynapurls_ros.paths import config_dir
+from dynapurls_ros.refinement import RefinementConfig
 from dynapurls_ros.ros import params
 from dynapurls_ros.ros.params import SPECS, Settings, check, clean_vocabulary
 
@@ -93,3 +94,13 @@ def test_check_explains_refusals(tmp_path: Path) -> None:
     broken.write_text("format: dynapurls-descriptions/1\nactions:\n  wave:\n    head: nods\n")
     reason = check({"descriptions_file": str(broken)}, current)
     assert str(broken) in reason and "wave" in reason
+
+
+def test_adaptation_parameters_default_to_the_refinement_defaults() -> None:
+    """The node's adaptation defaults are the measured ones of RefinementConfig, and each
+    parameter reaches its field."""
+    defaults = Settings.from_values({})
+    assert params.adaptation_config(defaults, RefinementConfig()) == RefinementConfig()
+    changed = Settings.from_values({"adaptation_min_balance": 0.3, "adaptation_lr": 0.01})
+    config = params.adaptation_config(changed, RefinementConfig())
+    assert (config.min_bank_entropy, config.lr) == (0.3, 0.01)

@@ -24,7 +24,7 @@ import json
 import sys
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -50,12 +50,6 @@ from dynapurls_ros.ros.workers import InferenceLoop, VocabularyWorker
 from dynapurls_ros.text.resolve import DescriptionResolver
 
 NODE_NAME = "action_recognizer"
-ADAPTATION_PARAMS = (
-    "adaptation_enabled",
-    "adaptation_bank_size",
-    "adaptation_threshold",
-    "adaptation_lr",
-)
 UNUSABLE_WINDOW = "unusable_window"
 STARTUP_ERRORS = (
     InvalidParameterValueException,
@@ -186,7 +180,7 @@ class ActionRecognizerNode(Node):
         if new.person_timeout != old.person_timeout:
             with self._buffers_lock:
                 self._buffers.person_timeout = new.person_timeout
-        if any(getattr(new, name) != getattr(old, name) for name in ADAPTATION_PARAMS):
+        if any(getattr(new, name) != getattr(old, name) for name in params.ADAPTATION_FIELDS):
             self._apply_adaptation(new)
         if (new.vocabulary, new.descriptions_file) != (old.vocabulary, old.descriptions_file):
             self.get_logger().info(f"encoding a new vocabulary of {len(new.vocabulary)} labels")
@@ -194,12 +188,8 @@ class ActionRecognizerNode(Node):
 
     def _apply_adaptation(self, settings: params.Settings) -> None:
         """Hand the adaptation parameters to the recognizer (a change restarts it)."""
-        self._recognizer.adaptation = replace(
-            self._recognizer.adaptation,
-            enabled=settings.adaptation_enabled,
-            bank_size=settings.adaptation_bank_size,
-            threshold=settings.adaptation_threshold,
-            lr=settings.adaptation_lr,
+        self._recognizer.adaptation = params.adaptation_config(
+            settings, self._recognizer.adaptation
         )
 
     # --- vocabulary (worker thread) ------------------------------------------------------

@@ -13,13 +13,14 @@ are set at start (``--params-file``, launch); the others can be changed live.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
 from dynapurls_ros.recognizer import MAX_VOCABULARY, validate_vocabulary
+from dynapurls_ros.refinement import RefinementConfig
 from dynapurls_ros.ros.inputs import INPUT_TYPES
 from dynapurls_ros.skeleton.layouts import LAYOUTS
 from dynapurls_ros.text.resolve import load_bank_cached, normalize_name
@@ -178,6 +179,14 @@ SPECS: tuple[ParamSpec, ...] = (
         limits=(0.0, 1.0),
     ),
     ParamSpec(
+        "adaptation_min_balance",
+        0.9,
+        "How evenly the labels must fill the adaptation memory before it updates "
+        "(normalised entropy of the label histogram; 1 = equal). Lower adapts sooner, "
+        "but can train away a label the model is never confident about.",
+        limits=(0.0, 1.0),
+    ),
+    ParamSpec(
         "adaptation_lr",
         0.001,
         "Learning rate (Adam) of the adaptation's scale and shift of the text features.",
@@ -193,6 +202,15 @@ SPECS: tuple[ParamSpec, ...] = (
 )
 
 SPEC_BY_NAME: dict[str, ParamSpec] = {spec.name: spec for spec in SPECS}
+
+# Adaptation parameter -> the RefinementConfig field it sets (the rest keep their values).
+ADAPTATION_FIELDS = {
+    "adaptation_enabled": "enabled",
+    "adaptation_bank_size": "bank_size",
+    "adaptation_threshold": "threshold",
+    "adaptation_min_balance": "min_bank_entropy",
+    "adaptation_lr": "lr",
+}
 
 
 @dataclass(frozen=True)
@@ -217,6 +235,7 @@ class Settings:
     adaptation_enabled: bool
     adaptation_bank_size: int
     adaptation_threshold: float
+    adaptation_min_balance: float
     adaptation_lr: float
     diagnostics_period: float
 
@@ -226,6 +245,13 @@ class Settings:
         merged = {spec.name: values.get(spec.name, spec.default) for spec in SPECS}
         merged["vocabulary"] = clean_vocabulary(merged["vocabulary"], merged["max_vocabulary"])
         return cls(**merged)
+
+
+def adaptation_config(settings: Settings, base: RefinementConfig) -> RefinementConfig:
+    """``base`` with the adaptation parameters of ``settings`` applied."""
+    return replace(
+        base, **{field: getattr(settings, name) for name, field in ADAPTATION_FIELDS.items()}
+    )
 
 
 def clean_vocabulary(labels: Sequence[Any], max_size: int) -> list[str]:
