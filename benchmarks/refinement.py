@@ -40,6 +40,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -188,12 +189,14 @@ def parse_variant(text: str) -> tuple[str, RefinementConfig]:
 
 def streams(
     candidates: Candidates, stream: StreamFeatures, size: int | None
-) -> list[tuple[list[int] | None, Candidates, StreamFeatures]]:
-    """The whole vocabulary, or every ``size``-class subset of it."""
+) -> Iterator[tuple[list[int] | None, Candidates, StreamFeatures]]:
+    """The whole vocabulary, or every ``size``-class subset of it (one at a time: each
+    subset's stream is a copy of its share of the features)."""
     if size is None:
-        return [(None, candidates, stream)]
-    subsets = itertools.combinations(range(len(candidates)), size)
-    return [(list(c), *sub_vocabulary(candidates, stream, c)) for c in subsets]
+        yield None, candidates, stream
+        return
+    for classes in itertools.combinations(range(len(candidates)), size):
+        yield list(classes), *sub_vocabulary(candidates, stream, classes)
 
 
 def mean_std(values: list[float]) -> str:
@@ -311,8 +314,9 @@ def main(argv: list[str] | None = None) -> int:
             model, full_candidates, full_stream = test_stream(
                 checkpoint(recipe, dataset, split, seed), dataset, split
             )
-            for (classes, candidates, stream), variant in itertools.product(
-                streams(full_candidates, full_stream, args.vocabulary_size), variants
+            subsets = streams(full_candidates, full_stream, args.vocabulary_size)
+            for (classes, candidates, stream), variant in (
+                (subset, variant) for subset in subsets for variant in variants
             ):
                 start = time.perf_counter()
                 baseline, orders = stream_orders(

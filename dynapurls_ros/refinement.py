@@ -258,8 +258,8 @@ class MemoryBank:
     def batch(self, start: int, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Slots ``start .. start + size`` (a view, no copy): features ``(K, 8, n, d)``,
         labels and loss weights ``(n,)``. Weights are class-averaged over the whole bank
-        when balanced (so every class counts alike in expectation), else uniform; 0 for
-        empty slots; they sum to 1 over the batch."""
+        when balanced (so every class counts alike in expectation), else uniform; they
+        sum to 1 over the batch, which ends at the last entry."""
         window = slice(start, min(start + size, self._size))
         labels = self.labels[window]
         weights = torch.ones(len(labels))
@@ -369,7 +369,6 @@ class TextRefiner:
         # [0] = scale - 1, [1] = shift; AdamW's first and second moments alike.
         self._params = torch.zeros(2, k, slots, dim)
         self._moments = torch.zeros(2, 2, k, slots, dim)
-        self._adam_steps = 0
         entry_bytes = k * slots * dim * 4
         self.bank = MemoryBank(
             (k, slots, dim),
@@ -488,23 +487,24 @@ class TextRefiner:
         grad_raw = (text_gradient - unit * radial) / norm
         return torch.stack((grad_raw * self.base.text, grad_raw))
 
-    def _adamw(self, grad: torch.Tensor, lr: float) -> None:
-        """One AdamW step on the stacked parameters (decoupled weight decay, bias-corrected
-        moments; the defaults of ``torch.optim.AdamW``: betas 0.9/0.999, eps 1e-8)."""
+    def _adamw(self, grad: torch.Tensor, lr: float, step: int) -> None:
+        """AdamW step number ``step`` (from 1) on the stacked parameters (decoupled weight
+        decay, bias-corrected moments; the defaults of ``torch.optim.AdamW``: betas
+        0.9/0.999, eps 1e-8)."""
         beta1, beta2, eps = 0.9, 0.999, 1e-8
-        self._adam_steps += 1
         first, second = self._moments
         self._params.mul_(1 - lr * self.config.weight_decay)
         first.lerp_(grad, 1 - beta1)
         second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = (second.sqrt() / math.sqrt(1 - beta2**self._adam_steps)).add_(eps)
-        self._params.addcdiv_(first, denom, value=-lr / (1 - beta1**self._adam_steps))
+        denom = (second.sqrt() / math.sqrt(1 - beta2**step)).add_(eps)
+        self._params.addcdiv_(first, denom, value=-lr / (1 - beta1**step))
 
     def _step(self, features: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> None:
         lr = self._learning_rate()
-        for _ in range(self.config.steps):
+        done = self.updates * self.config.steps  # AdamW steps since the last reset
+        for i in range(1, self.config.steps + 1):
             text_gradient = self._text_gradient(features, labels, weights)
-            self._adamw(self._parameter_gradient(text_gradient), lr)
+            self._adamw(self._parameter_gradient(text_gradient), lr, done + i)
             self._refresh()
         self.updates += 1
 
@@ -549,7 +549,6 @@ class TextRefiner:
     def _clear(self) -> None:
         self._params.zero_()
         self._moments.zero_()
-        self._adam_steps = 0
         self._norm = self.base.text.norm(dim=-1, keepdim=True)
         self.bank.clear()
         self.updates = self._cursor = 0
@@ -587,7 +586,6 @@ class TextRefiner:
                 "scale": self.scale.clone(),
                 "shift": self.shift.clone(),
                 "moments": self._moments.clone(),
-                "adam_steps": self._adam_steps,
                 "bank": self.bank.state_dict(),
                 "guard": self.guard.state_dict(),
                 "counters": {
@@ -611,7 +609,6 @@ class TextRefiner:
             self._clear()
             self._params.copy_(torch.stack((state["scale"] - 1, state["shift"])))
             self._moments.copy_(state["moments"])
-            self._adam_steps = int(state["adam_steps"])
             self.bank.load_state_dict(state["bank"])
             self.guard.load_state_dict(state["guard"])
             counters = state["counters"]

@@ -175,6 +175,11 @@ class StreamFeatures:
         return np.concatenate([np.arange(s, s + n) for s, n in spans])
 
 
+def _first_windows(counts: np.ndarray) -> np.ndarray:
+    """Index of each clip's first window when clips own ``counts`` consecutive windows."""
+    return np.concatenate([[0], np.cumsum(counts)[:-1]])
+
+
 @torch.inference_mode()
 def stream_features(
     model: DynaPURLS,
@@ -191,8 +196,7 @@ def stream_features(
         for i in range(0, len(stacked), batch_size)
     ]
     counts = np.bincount(owner, minlength=len(clips))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return StreamFeatures(torch.cat(parts).clone(), starts, counts, labels)
+    return StreamFeatures(torch.cat(parts).clone(), _first_windows(counts), counts, labels)
 
 
 def sub_vocabulary(
@@ -210,10 +214,9 @@ def sub_vocabulary(
     windows = stream.windows_of(keep)
     renumber = {c: i for i, c in enumerate(index)}
     labels = np.array([renumber[int(y)] for y in stream.labels[keep]], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     features = stream.features[torch.from_numpy(windows)][:, index]
     sub = Candidates(candidates.text[index], candidates.queries[index])
-    return sub, StreamFeatures(features, starts, counts, labels)
+    return sub, StreamFeatures(features, _first_windows(counts), counts, labels)
 
 
 def stream_predictions(
