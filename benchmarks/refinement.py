@@ -15,7 +15,9 @@ module at the paper's learning rate (1e-2; the default is 1e-3) and gate (θ 0.1
 ``--variant KEY=VALUE ...`` adds the full module with other settings (e.g.
 ``--variant max_entropy=0.6``). ``--vocabulary-size N`` streams every N-class subset
 of a split's unseen classes instead (e.g. every pair: vocabularies of other sizes to
-choose settings on, without touching the test split they are reported on). Figures are
+choose settings on, without touching the test split they are reported on).
+``--stream blocked`` streams the clips class by class instead of shuffled (a robot
+watching one action for a long stretch; rows are labelled "blocked"). Figures are
 printed as they are produced and appended as JSON lines to ``--results``.
 
 Before that, the cost of one online update (single thread, full bank, p50/p95 over
@@ -29,6 +31,7 @@ Before that, the cost of one online update (single thread, full bank, p50/p95 ov
         --variants full --variant max_entropy=0.6        # every GTU-3D pair, one setting
     python benchmarks/refinement.py --corpus cmu_mocap --text-weight 1 \
         --encoder-epochs 10 --views 4                    # the shipped model's recipe
+    python benchmarks/refinement.py --stream blocked --variants full
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS, ModelConfig  # 
 from dynapurls_ros.model.shift_gcn import EncoderConfig  # noqa: E402
 from dynapurls_ros.refinement import RefinementConfig, TextRefiner  # noqa: E402
 from dynapurls_ros.training.evaluate import (  # noqa: E402
+    STREAM_ORDERS,
     StreamFeatures,
     class_text,
     prepare,
@@ -92,6 +96,28 @@ def recipe_folder(recipe: TrainConfig) -> Path:
         if getattr(recipe, name) != getattr(default, name)
     ]
     return RUNS / ("ckpt" if not parts else "ckpt-" + "-".join(parts))
+
+
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags naming the training recipe of the checkpoints (see :func:`recipe_of`)."""
+    recipe = parser.add_argument_group("training recipe of the checkpoints")
+    recipe.add_argument("--corpus", help="text-motion corpus added to training (cmu_mocap)")
+    recipe.add_argument("--text-weight", type=float, default=TrainConfig.text_weight)
+    recipe.add_argument("--encoder-epochs", type=int, default=TrainConfig.encoder_epochs)
+    recipe.add_argument("--align-epochs", type=int, default=TrainConfig.align_epochs)
+    recipe.add_argument("--views", type=int, default=TrainConfig.views)
+    recipe.add_argument("--device", default="cpu", help="torch device that trains them")
+
+
+def recipe_of(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        corpus=args.corpus,
+        text_weight=args.text_weight,
+        encoder_epochs=args.encoder_epochs,
+        align_epochs=args.align_epochs,
+        views=args.views,
+        device=args.device,
+    )
 
 
 def checkpoint(recipe: TrainConfig, dataset: str, split: str, seed: int) -> Path:
@@ -247,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--splits", nargs="+", default=list(SPLITS), help="dataset:split")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--orders", type=int, default=5)
+    parser.add_argument(
+        "--stream", choices=STREAM_ORDERS, default="shuffled", help="how the clips are ordered"
+    )
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument(
         "--variant",
@@ -262,22 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cost-only", action="store_true")
     parser.add_argument("--results", type=Path, default=RUNS / "results.jsonl")
     parser.add_argument("--summary", action="store_true", help="table of --results, then exit")
-    recipe = parser.add_argument_group("training recipe of the checkpoints")
-    recipe.add_argument("--corpus", help="text-motion corpus added to training (cmu_mocap)")
-    recipe.add_argument("--text-weight", type=float, default=TrainConfig.text_weight)
-    recipe.add_argument("--encoder-epochs", type=int, default=TrainConfig.encoder_epochs)
-    recipe.add_argument("--align-epochs", type=int, default=TrainConfig.align_epochs)
-    recipe.add_argument("--views", type=int, default=TrainConfig.views)
-    recipe.add_argument("--device", default="cpu", help="torch device that trains them")
+    add_recipe_arguments(parser)
     args = parser.parse_args(argv)
-    recipe = TrainConfig(
-        corpus=args.corpus,
-        text_weight=args.text_weight,
-        encoder_epochs=args.encoder_epochs,
-        align_epochs=args.align_epochs,
-        views=args.views,
-        device=args.device,
-    )
+    recipe = recipe_of(args)
     if args.summary:
         lines = args.results.read_text(encoding="utf-8").splitlines()
         latest = {}
@@ -310,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.splits:
         dataset, split = name.split(":")
         label = name if args.vocabulary_size is None else f"{name} {args.vocabulary_size}-way"
+        label += " blocked" if args.stream == "blocked" else ""
         for seed in args.seeds:
             model, full_candidates, full_stream = test_stream(
                 checkpoint(recipe, dataset, split, seed), dataset, split
@@ -320,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 start = time.perf_counter()
                 baseline, orders = stream_orders(
-                    model, candidates, stream, variants[variant], args.orders
+                    model, candidates, stream, variants[variant], args.orders, kind=args.stream
                 )
                 row = {
                     "split": label,

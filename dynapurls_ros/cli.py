@@ -121,7 +121,13 @@ def _evaluate_refinement(args: argparse.Namespace, model: Any, info: Any, setup:
     }
     config = RefinementConfig(enabled=True, **{k: v for k, v in given.items() if v is not None})
     result = evaluate_refinement(
-        model, info, setup, config, orders=args.stream_orders, stream_batch=args.stream_batch
+        model,
+        info,
+        setup,
+        config,
+        orders=args.stream_orders,
+        stream_batch=args.stream_batch,
+        kind=args.stream,
     )
     print(json.dumps(result, indent=2))
     for row in result["orders"]:
@@ -206,8 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--threshold", type=float, help="confidence a window needs to enter memory")
     refine.add_argument("--refine-lr", type=float, help="refinement learning rate")
     refine.add_argument("--refine-steps", type=int, help="optimiser steps per update")
+    refine.add_argument("--stream-orders", type=int, default=5, help="stream orders (seeds 0..N-1)")
     refine.add_argument(
-        "--stream-orders", type=int, default=5, help="shuffled orders (seeds 0..N-1)"
+        "--stream",
+        choices=("shuffled", "blocked"),
+        default="shuffled",
+        help="clips in random order, or class by class (one action for a long stretch)",
     )
     refine.add_argument("--stream-batch", type=int, default=1, help="clips per step (1: online)")
     evaluate.set_defaults(run=_evaluate)

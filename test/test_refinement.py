@@ -29,7 +29,13 @@ from dynapurls_ros.refinement import (
     normalized_entropy,
 )
 from dynapurls_ros.text.descriptions import SLOTS
-from dynapurls_ros.training.evaluate import StreamFeatures, stream_orders, sub_vocabulary
+from dynapurls_ros.training.evaluate import (
+    StreamFeatures,
+    clip_means,
+    stream_order,
+    stream_orders,
+    sub_vocabulary,
+)
 
 TEXT_DIM = 24
 FRAMES = 32
@@ -443,6 +449,29 @@ def test_stream_evaluation_scores_clips_by_their_mean_window_logits(
     assert learning[0]["updates"] > 0
     with pytest.raises(ValueError, match="stream order"):
         stream_orders(model, candidates, stream, EAGER, orders=0)
+
+
+def test_blocked_streams_show_each_class_in_one_stretch() -> None:
+    labels = np.repeat([2, 0, 1], [4, 6, 5])
+    for seed in range(4):
+        order = stream_order(labels, "blocked", seed)
+        assert sorted(order.tolist()) == list(range(len(labels)))
+        runs = [int(c) for i, c in enumerate(labels[order]) if i == 0 or c != labels[order][i - 1]]
+        assert sorted(runs) == [0, 1, 2]  # each class once, in one contiguous stretch
+    assert not np.array_equal(
+        stream_order(labels, "blocked", 0), stream_order(labels, "blocked", 1)
+    )
+    # shuffled orders are the seeded permutations earlier results were measured on
+    expected = np.random.default_rng(3).permutation(len(labels))
+    assert np.array_equal(stream_order(labels, "shuffled", 3), expected)
+    with pytest.raises(ValueError, match="stream order"):
+        stream_order(labels, "sorted", 0)
+
+
+def test_clip_means_average_each_clips_own_windows() -> None:
+    values = torch.arange(12.0).view(6, 2)  # clips of 1, 3 and 2 windows
+    means = clip_means(values, np.array([1, 3, 2]))
+    assert torch.equal(means, torch.tensor([[0.0, 1.0], [4.0, 5.0], [9.0, 10.0]]))
 
 
 def test_sub_vocabulary_streams_what_the_smaller_vocabulary_gives(

@@ -7,6 +7,7 @@ The class texts come from the chosen description source; no label of a test clip
 used to score it.
 
 Refinement (``evaluate_refinement``): the unseen clips are streamed in a shuffled order
+(or class by class: ``blocked``, as a robot sees one action for a long stretch)
 through a :class:`~dynapurls_ros.refinement.TextRefiner`, each batch predicted with the
 texts as refined so far and then observed, as the live recognizer does; top-1 of those
 online predictions is compared with the encoded texts' top-1 on the same clips.
@@ -219,6 +220,15 @@ def sub_vocabulary(
     return sub, StreamFeatures(features, _first_windows(counts), counts, labels)
 
 
+def clip_means(window_values: torch.Tensor, counts: np.ndarray) -> torch.Tensor:
+    """Per-clip means ``(C, ...)`` of per-window values ``(W, ...)`` when clip ``c`` owns
+    the next ``counts[c]`` windows (a clip is scored by its windows' mean logits)."""
+    owner = torch.from_numpy(np.repeat(np.arange(len(counts)), counts))
+    sums = torch.zeros(len(counts), *window_values.shape[1:], dtype=window_values.dtype)
+    sums.index_add_(0, owner, window_values)
+    return sums / torch.from_numpy(counts).to(sums).view(-1, *[1] * (sums.dim() - 1))
+
+
 def stream_predictions(
     refiner: TextRefiner, stream: StreamFeatures, order: np.ndarray, batch_clips: int
 ) -> np.ndarray:
@@ -231,19 +241,36 @@ def stream_predictions(
         batch = order[first : first + batch_clips]
         counts = stream.counts[batch]
         windows = stream.windows_of(batch)
-        local = torch.from_numpy(np.repeat(np.arange(len(batch)), counts))
         features = stream.features[windows]
-        window_logits = refiner.logits(features)
-        sums = torch.zeros(len(batch), window_logits.shape[1]).index_add_(0, local, window_logits)
-        logits = sums / torch.from_numpy(counts)[:, None]
+        logits = clip_means(refiner.logits(features), counts)
         predicted[batch] = logits.argmax(1).numpy()
-        refiner.observe(features, logits.softmax(dim=1)[local])
+        refiner.observe(
+            features, logits.softmax(dim=1).repeat_interleave(torch.from_numpy(counts), 0)
+        )
     return predicted
 
 
 def class_top1(predicted: np.ndarray, labels: np.ndarray, num_classes: int) -> list[float]:
     """Per-class top-1 (%) as a JSON-ready list (NaN for a class with no clips)."""
     return per_class_accuracy(confusion_matrix(predicted, labels, num_classes)).tolist()
+
+
+STREAM_ORDERS = ("shuffled", "blocked")
+
+
+def stream_order(labels: np.ndarray, kind: str, seed: int) -> np.ndarray:
+    """Clip indices in the order a stream shows them. ``shuffled``: a random
+    permutation; ``blocked``: all clips of one class, then all of the next (classes and
+    the clips within each in random order) -- what a robot sees when people keep doing
+    one action for a while, and the case in which a stream's own class histogram says
+    nothing about the vocabulary's."""
+    rng = np.random.default_rng(seed)
+    if kind == "shuffled":
+        return rng.permutation(len(labels))
+    if kind == "blocked":
+        classes = rng.permutation(np.unique(labels))
+        return np.concatenate([rng.permutation(np.flatnonzero(labels == c)) for c in classes])
+    raise ValueError(f"stream order must be one of {STREAM_ORDERS}, got {kind!r}")
 
 
 def stream_orders(
@@ -253,12 +280,15 @@ def stream_orders(
     config: RefinementConfig,
     orders: int = 5,
     stream_batch: int = 1,
+    kind: str = "shuffled",
 ) -> tuple[float, list[dict[str, Any]]]:
-    """Top-1 with the encoded texts, and one row per shuffled order (seed ``i`` shuffles
-    the stream) with the online top-1 under refinement and its per-class top-1
+    """Top-1 with the encoded texts, and one row per stream order (seed ``i``, see
+    :func:`stream_order`) with the online top-1 under refinement and its per-class top-1
     (``class_top1``; a gain in top-1 can come from dropping a class, which this shows)."""
     if orders < 1 or stream_batch < 1:
         raise ValueError("need at least one stream order and a stream batch of >= 1 clip")
+    if kind not in STREAM_ORDERS:
+        raise ValueError(f"stream order must be one of {STREAM_ORDERS}, got {kind!r}")
     everything = np.arange(len(stream.labels))
     k = candidates.text.shape[0]
     fixed = TextRefiner(model, candidates, replace(config, enabled=False))
@@ -268,7 +298,7 @@ def stream_orders(
     rows = []
     for seed in range(orders):
         refiner = TextRefiner(model, candidates, replace(config, enabled=True))
-        order = np.random.default_rng(seed).permutation(len(everything))
+        order = stream_order(stream.labels, kind, seed)
         predicted = stream_predictions(refiner, stream, order, stream_batch)
         top1 = 100.0 * float(np.mean(predicted == stream.labels))
         rows.append(
@@ -291,17 +321,19 @@ def evaluate_refinement(
     config: RefinementConfig,
     orders: int = 5,
     stream_batch: int = 1,
+    kind: str = "shuffled",
 ) -> dict[str, Any]:
     """Top-1 on the unseen classes without and with online refinement, for ``orders``
-    shuffled stream orders (seeds 0..orders-1)."""
+    stream orders of ``kind`` (:func:`stream_order`, seeds 0..orders-1)."""
     candidates = model.prepare(class_text(model, setup)[setup.unseen])
     clips, labels = unseen_test(setup)
     stream = stream_features(model, candidates, clips, labels, info.window_length)
-    baseline, rows = stream_orders(model, candidates, stream, config, orders, stream_batch)
+    baseline, rows = stream_orders(model, candidates, stream, config, orders, stream_batch, kind)
     return {
         "num_clips": int(len(labels)),
         "top1_encoded": baseline,
         "orders": rows,
         "config": config.to_dict(),
         "stream_batch": stream_batch,
+        "stream": kind,
     }
