@@ -1,9 +1,10 @@
-"""The headroom benchmark's label-free pieces (benchmarks/refinement_headroom.py): the
+"""The headroom benchmark's label-free pieces (benchmarks/headroom.py): the
 balancing, clustering, cluster naming and prior correction behind the figures that
 docs/REFINEMENT.md quotes."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import refinement_headroom as headroom  # noqa: E402
+import headroom as headroom  # noqa: E402
 
 
 def test_balancing_gives_every_class_the_same_mass() -> None:
@@ -47,3 +48,28 @@ def test_prior_correction_undoes_a_bias_towards_one_class() -> None:
     corrected = headroom.prior_corrected(logits, order, strength=1.0, decay=0.9, warmup=10)
     assert (plain == labels).mean() == 0.5
     assert (corrected[order[10:]] == labels[order[10:]]).mean() == 1.0
+
+
+def test_cluster_naming_is_one_to_one_for_large_vocabularies() -> None:
+    # 14 clusters whose clips all lean to class (j + 3) % 14, one cluster torn between two
+    cluster = torch.arange(14).repeat_interleave(5)
+    probs = torch.full((70, 14), 0.02)
+    probs[torch.arange(70), (cluster + 3) % 14] = 0.6
+    probs[cluster == 0, 4] = 0.7  # cluster 0 prefers cluster 1's class: it gets its own
+    named = headroom.named_clusters(cluster, probs)
+    expected = ((cluster + 3) % 14).numpy()
+    expected[cluster.numpy() == 0] = 3
+    assert sorted(set(named.tolist())) == list(range(14))
+    assert np.array_equal(named, expected)
+
+
+def test_best_matching_finds_the_optimum_a_greedy_choice_misses() -> None:
+    score = np.array([[0.6, 0.7, 0.0], [0.0, 0.6, 0.1], [0.2, 0.0, 0.5]])
+    assert headroom.best_matching(score).tolist() == [0, 1, 2]  # 1.7; greedy (0->1) 1.2
+    rng = np.random.default_rng(0)
+    for n in (1, 4, 6):
+        score = rng.random((n, n))
+        best = max(
+            itertools.permutations(range(n)), key=lambda p: sum(score[i, p[i]] for i in range(n))
+        )
+        assert headroom.best_matching(score).tolist() == list(best)
