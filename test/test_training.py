@@ -167,3 +167,14 @@ def test_cli_trains_and_evaluates_users_own_recordings(tmp_path) -> None:
     assert metrics["num_clips"] == 12
     assert metrics["classes"] == [*labels, "unrelated action"]
     assert "top1" in out.stdout
+    # the same clips streamed class by class through the online refinement
+    subprocess.run(
+        [*run, "evaluate", *common, "--checkpoint", str(checkpoint), "--output-dir",
+         str(tmp_path / "refine"), "--refine", "--stream", "blocked", "--stream-orders", "2",
+         "--threshold", "0"],
+        check=True, timeout=300, capture_output=True, text=True,
+    )  # fmt: skip
+    refined = json.loads((tmp_path / "refine" / "refinement.json").read_text())
+    assert refined["stream"] == "blocked" and refined["num_clips"] == 12
+    assert [row["order"] for row in refined["orders"]] == [0, 1]
+    assert refined["config"]["threshold"] == 0.0
