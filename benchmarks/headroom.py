@@ -72,7 +72,7 @@ from dynapurls_ros.training.evaluate import (  # noqa: E402
 )
 
 
-def clip_logits(model: DynaPURLS, stream: StreamFeatures, targets: torch.Tensor) -> torch.Tensor:
+def target_logits(model: DynaPURLS, stream: StreamFeatures, targets: torch.Tensor) -> torch.Tensor:
     """``(C, K)`` clip logits of the stream's slot features against cosine ``targets``
     ``(K, 8, d)`` (the attention queries stay the encoded texts', as in the refinement)."""
     window_logits = model.fuse((stream.features * targets).sum(dim=-1))
@@ -104,9 +104,9 @@ def self_labelled(
     """Clip logits after ``rounds`` of balanced self-labelling of the whole test set."""
     targets = text
     for _ in range(rounds):
-        assignment = balanced(clip_logits(model, stream, targets).softmax(dim=1))
+        assignment = balanced(target_logits(model, stream, targets).softmax(dim=1))
         targets = F.normalize(text + class_means(stream, assignment), dim=-1)
-    return clip_logits(model, stream, targets)
+    return target_logits(model, stream, targets)
 
 
 def kmeans(points: torch.Tensor, k: int, restarts: int, iterations: int = 50) -> torch.Tensor:
@@ -198,9 +198,9 @@ def prior_corrected(
 def reference_windows(frame_rate: float, window_length: int, count: int) -> torch.Tensor:
     """``count`` evaluation windows of randomly chosen CMU corpus trials (seed 0)."""
     corpus = load_dataset("cmu_mocap")
-    clips = clips_for(corpus.samples, corpus.layout, frame_rate)
-    pick = np.random.default_rng(0).permutation(len(clips))[:count]
-    windows, _ = stacked_windows([clips[i] for i in pick], window_length)
+    pick = np.random.default_rng(0).permutation(len(corpus.samples))[:count]
+    clips = clips_for([corpus.samples[i] for i in pick], corpus.layout, frame_rate)
+    windows, _ = stacked_windows(clips, window_length)
     return windows[:count]
 
 
@@ -214,7 +214,7 @@ def measure(
     """Every column for one checkpoint's test stream (see the module docstring);
     ``reference``: the checkpoint's tokens of the reference windows."""
     labels, text = stream.labels, candidates.text
-    encoded = clip_logits(model, stream, text)
+    encoded = target_logits(model, stream, text)
     truth = F.one_hot(torch.from_numpy(labels), len(text)).float()
     oracle = class_means(stream, truth)
     # the global slot's feature does not depend on the class it was pooled for
@@ -223,8 +223,10 @@ def measure(
     bias = model.fuse(model.token_similarities(reference, candidates)).mean(dim=0)
     row = {
         "encoded": top1(encoded, labels),
-        "oracle": top1(clip_logits(model, stream, oracle), labels),
-        "text+oracle": top1(clip_logits(model, stream, F.normalize(text + oracle, dim=-1)), labels),
+        "oracle": top1(target_logits(model, stream, oracle), labels),
+        "text+oracle": top1(
+            target_logits(model, stream, F.normalize(text + oracle, dim=-1)), labels
+        ),
         "self-labelled": top1(self_labelled(model, stream, text, args.rounds), labels),
         "clusters": 100.0 * float(np.mean(named_clusters(cluster, encoded.softmax(1)) == labels)),
         "purity": purity(cluster, labels),
@@ -250,8 +252,8 @@ def split_streams(
         dataset, split = name.split(":")
         for seed in args.seeds:
             path = refinement_benchmark.checkpoint(recipe, dataset, split, seed)
-            model, candidates, stream = refinement_benchmark.test_stream(path, dataset, split)
-            yield name, seed, model, load_checkpoint(path)[1], candidates, stream
+            model, info, candidates, stream = refinement_benchmark.test_stream(path, dataset, split)
+            yield name, seed, model, info, candidates, stream
 
 
 def cross_streams(
@@ -269,11 +271,6 @@ def cross_streams(
                 trained = [info.settings.get("corpus"), *info.datasets]
                 name = f"{' + '.join(filter(None, trained))} -> {target} {source}"
                 yield name, int(info.settings.get("seed", -1)), model, info, candidates, stream
-
-
-def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):5.1f} ± {spread:4.1f}"
 
 
 @torch.no_grad()
@@ -300,13 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     print("|---" * (len(columns) + 2) + "|")
     table: dict[str, list[dict[str, float]]] = {}
     reference: dict[tuple[float, int], torch.Tensor] = {}
+    tokens_of: tuple[DynaPURLS | None, torch.Tensor | None] = (None, None)
     streams = cross_streams(args) if args.cross else split_streams(args)
     for name, seed, model, info, candidates, stream in streams:
-        model.eval()
         key = (info.frame_rate, info.window_length)
         if key not in reference:
             reference[key] = reference_windows(*key, args.reference_windows)
-        row = measure(model, candidates, stream, model.tokens(reference[key]), args)
+        if tokens_of[0] is not model:
+            tokens_of = (model, model.eval().tokens(reference[key]))
+        row = measure(model, candidates, stream, tokens_of[1], args)
         table.setdefault(name, []).append(row)
         cells = [f"{row[c]:+.1f}" if "Δ" in c else f"{row[c]:.1f}" for c in columns]
         print(f"| {name} | {seed} | " + " | ".join(cells) + " |", flush=True)
@@ -314,7 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| checkpoints | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for name, rows in table.items():
-        cells = [mean_std([r[c] for r in rows]) for c in columns if "Δ" not in c]
+        cells = [
+            refinement_benchmark.mean_std([r[c] for r in rows]) for c in columns if "Δ" not in c
+        ]
         for kind in STREAM_ORDERS:
             mean = statistics.mean(r[f"prior {kind} Δ"] for r in rows)
             worst = min(r[f"prior {kind} worst"] for r in rows)

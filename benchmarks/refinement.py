@@ -54,7 +54,7 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dynapurls_ros.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from dynapurls_ros.checkpoint import RunInfo, load_checkpoint, save_checkpoint  # noqa: E402
 from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS, ModelConfig  # noqa: E402
 from dynapurls_ros.model.shift_gcn import EncoderConfig  # noqa: E402
 from dynapurls_ros.refinement import RefinementConfig, TextRefiner  # noqa: E402
@@ -133,9 +133,10 @@ def checkpoint(recipe: TrainConfig, dataset: str, split: str, seed: int) -> Path
 
 def test_stream(
     path: Path, dataset: str, split: str
-) -> tuple[DynaPURLS, Candidates, StreamFeatures]:
-    """The model, its unseen-class texts and the slot features of every test window;
-    the features are cached beside the checkpoint (keyed by its size and mtime)."""
+) -> tuple[DynaPURLS, RunInfo, Candidates, StreamFeatures]:
+    """The model, its run info, its unseen-class texts and the slot features of every
+    test window; the features are cached beside the checkpoint (keyed by its size and
+    mtime)."""
     model, info = load_checkpoint(path)
     stat = path.stat()
     key = torch.tensor([stat.st_size, stat.st_mtime_ns])
@@ -149,7 +150,7 @@ def test_stream(
                 data["counts"].numpy(),
                 data["labels"].numpy(),
             )
-            return model, model.prepare(data["text"]), stream
+            return model, info, model.prepare(data["text"]), stream
     setup = prepare(info, [dataset], split, "bank")
     text = class_text(model, setup)[setup.unseen]
     candidates = model.prepare(text)
@@ -158,7 +159,7 @@ def test_stream(
     arrays = {"starts": stream.starts, "counts": stream.counts, "labels": stream.labels}
     data = {"key": key, "text": text, "features": stream.features}
     torch.save(data | {k: torch.from_numpy(v) for k, v in arrays.items()}, cache)
-    return model, candidates, stream
+    return model, info, candidates, stream
 
 
 def update_cost(classes: int, per_class: int, windows: int, dim: int = 384) -> dict[str, float]:
@@ -328,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         label = name if args.vocabulary_size is None else f"{name} {args.vocabulary_size}-way"
         label += " blocked" if args.stream == "blocked" else ""
         for seed in args.seeds:
-            model, full_candidates, full_stream = test_stream(
+            model, _, full_candidates, full_stream = test_stream(
                 checkpoint(recipe, dataset, split, seed), dataset, split
             )
             subsets = streams(full_candidates, full_stream, args.vocabulary_size)
