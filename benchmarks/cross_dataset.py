@@ -22,6 +22,7 @@ Results are appended as JSON lines to ``--results``; ``--summary`` prints mean �
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -33,7 +34,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from results import append_rows, mean_std, read_rows  # noqa: E402
+from results import (  # noqa: E402
+    add_dataset_option,
+    append_rows,
+    dataset_options,
+    mean_std,
+    read_rows,
+)
 
 from dynapurls_ros.checkpoint import save_checkpoint  # noqa: E402
 from dynapurls_ros.training.evaluate import evaluate, prepare  # noqa: E402
@@ -53,6 +60,7 @@ DESCRIPTIONS = ("labels", "bank")
 
 def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
     datasets, with_corpus, targets = SETUPS[setup]
+    options = dataset_options(args.dataset_option)
     config = TrainConfig(
         datasets=datasets,
         corpus=CORPUS if with_corpus else None,
@@ -64,6 +72,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
         batch_size=args.batch_size,
         threads=args.threads,
         device=args.device,
+        dataset_options=options,
     )
     start = time.perf_counter()
     result = train(config, progress=False)
@@ -75,7 +84,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
     for target in targets:
         for source in DESCRIPTIONS:
             metrics = evaluate(
-                result.model, result.info, prepare(result.info, [target], None, source)
+                result.model, result.info, prepare(result.info, [target], None, source, options)
             )
             row = {
                 "setup": setup,
@@ -91,6 +100,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
                 "threads": torch.get_num_threads(),
                 "device": args.device,
                 "tag": args.tag if with_corpus else "",  # tags name corpus variants
+                "dataset_options": options,
             }
             print(
                 f"{setup:12s} -> {target:8s} {source:7s} seed {seed}  top1 {row['top1']:5.1f}  "
@@ -114,13 +124,14 @@ def summary(path: Path) -> None:
             row.get("tag", ""),
             row.get("device", "cpu"),
             row.get("text_weight", 0.0),
+            json.dumps(row.get("dataset_options", {}), sort_keys=True),
         )
         groups[key].append(row)
     print(
         f"{'target':8s} {'trained on':12s} {'vocab':7s} {'ep':>3s} {'bs':>4s} {'tag':10s} "
-        f"{'device':6s} {'text':>4s} {'n':>2s}  top-1 mean ± std"
+        f"{'device':6s} {'text':>4s} {'n':>2s}  top-1 mean ± std  (seeds; dataset options)"
     )
-    for (target, setup, source, epochs, batch, tag, device, text), members in sorted(
+    for (target, setup, source, epochs, batch, tag, device, text, options), members in sorted(
         groups.items()
     ):
         top1 = [m["top1"] for m in members]
@@ -128,7 +139,7 @@ def summary(path: Path) -> None:
         print(
             f"{target:8s} {setup:12s} {source:7s} {epochs:3d} {batch:4d} {tag:10s} {device:6s} "
             f"{text:4g} {len(top1):2d}  "
-            f"{mean_std(top1)}   seeds {seeds}"
+            f"{mean_std(top1)}   seeds {seeds}" + (f"; {options}" if options != "{}" else "")
         )
 
 
@@ -145,6 +156,7 @@ def main() -> int:
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="torch device of the network")
+    add_dataset_option(parser)
     parser.add_argument("--tag", default="", help="label of this configuration in the summary")
     parser.add_argument("--save-dir", type=Path, help="keep each trained checkpoint here")
     parser.add_argument("--results", type=Path, default=REPO / "runs" / "cross_dataset.jsonl")

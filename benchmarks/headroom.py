@@ -54,6 +54,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import refinement as refinement_benchmark  # noqa: E402
+from results import add_dataset_option, dataset_options  # noqa: E402
 
 from dynapurls_ros.checkpoint import RunInfo, load_checkpoint  # noqa: E402
 from dynapurls_ros.datasets import load_dataset  # noqa: E402
@@ -260,16 +261,18 @@ def cross_streams(
     args: argparse.Namespace,
 ) -> Iterator[tuple[str, int, DynaPURLS, RunInfo, Candidates, StreamFeatures]]:
     """(row name, seed, ...) for whole-dataset checkpoints on every target dataset."""
+    options = dataset_options(args.dataset_option)
+    read = "".join(f" ({d}.{k}={v})" for d, k, v in args.dataset_option)
     for path in args.cross:
         model, info = load_checkpoint(path)
         for target in args.targets:
             for source in args.descriptions:
-                setup = prepare(info, [target], None, source)
+                setup = prepare(info, [target], None, source, options)
                 candidates = model.prepare(class_text(model, setup)[setup.unseen])
                 clips, labels = unseen_test(setup)
                 stream = stream_features(model, candidates, clips, labels, info.window_length)
                 trained = [info.settings.get("corpus"), *info.datasets]
-                name = f"{' + '.join(filter(None, trained))} -> {target} {source}"
+                name = f"{' + '.join(filter(None, trained))} -> {target} {source}{read}"
                 yield name, int(info.settings.get("seed", -1)), model, info, candidates, stream
 
 
@@ -281,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cross", nargs="+", type=Path, help="whole-dataset checkpoints")
     parser.add_argument("--targets", nargs="+", default=["nw_ucla", "gtu3d"])
     parser.add_argument("--descriptions", nargs="+", default=["labels", "bank"])
+    add_dataset_option(parser)
     parser.add_argument("--orders", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=10, help="self-labelling rounds")
     parser.add_argument("--restarts", type=int, default=10, help="k-means restarts")

@@ -43,7 +43,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from results import append_rows, mean_std, read_rows  # noqa: E402
+from results import (  # noqa: E402
+    add_dataset_option,
+    append_rows,
+    dataset_options,
+    mean_std,
+    read_rows,
+)
 
 from dynapurls_ros.model.dynapurls import fusion_slot_weights  # noqa: E402
 from dynapurls_ros.training import train as T  # noqa: E402
@@ -67,6 +73,7 @@ def jobs(args: argparse.Namespace) -> list[tuple[str, str, int]]:
 
 
 def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> list[dict]:
+    options = dataset_options(args.dataset_option)
     config = T.TrainConfig(
         datasets=[dataset],
         split=split,
@@ -77,6 +84,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         corpus=args.corpus,
         text_weight=args.text_weight,
         device=args.device,
+        dataset_options=options,
     )
     start = time.perf_counter()
     stage = T.train_encoder_stage(config, progress=False)
@@ -98,7 +106,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         T.train_alignment(model, stage.tokens, stage.labels, vtext, vconfig, corpus=stage.corpus)
         stage2 = time.perf_counter() - t0
         info = T.run_info(vconfig, data)
-        result = evaluate(model.cpu(), info, prepare(info, [dataset], split, source))
+        result = evaluate(model.cpu(), info, prepare(info, [dataset], split, source, options))
         model.to(args.device)
         row = {
             "dataset": dataset,
@@ -106,7 +114,8 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
             "seed": seed,
             "variant": variant
             + ("+" + args.corpus if args.corpus else "")
-            + (f"+text{args.text_weight:g}" if args.text_weight else ""),
+            + (f"+text{args.text_weight:g}" if args.text_weight else "")
+            + "".join(f"+{d}.{k}={v}" for d, k, v in args.dataset_option),
             "top1": result["top1"],
             "top5": result["top5"],
             "gzsl": result.get("gzsl"),
@@ -162,6 +171,7 @@ def main() -> int:
         default=0.0,
         help="stage 1 also aligns labelled windows with their global descriptions",
     )
+    add_dataset_option(parser)
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th job from i")
     parser.add_argument("--results", type=Path, default=REPO / "runs" / "zero_shot.jsonl")
     parser.add_argument("--summary", action="store_true", help="only print the summary")

@@ -24,6 +24,7 @@ from dynapurls_ros.datasets.ntu import benchmark_part, parse_name
 from dynapurls_ros.paths import data_root
 from dynapurls_ros.skeleton.layouts import NTU25_JOINTS
 from dynapurls_ros.skeleton.preprocess import to_model_input
+from dynapurls_ros.training.windows import canonical_clip
 
 C = {name: i for i, name in enumerate(NTU25_JOINTS)}
 NTU_SAMPLE = data_root() / "ntu_sample" / "S001C001P001R001A001.skeleton"
@@ -61,6 +62,22 @@ def test_nw_ucla_real_dataset():
     start = time.perf_counter()
     assert load_dataset("nw_ucla").samples[0] is dataset.samples[0]  # cached
     assert time.perf_counter() - start < 0.1
+
+
+def test_nw_ucla_reads_at_a_chosen_frame_rate():
+    nominal = load_dataset("nw_ucla")
+    measured = load_dataset("nw_ucla", fps=15)
+    assert {s.fps for s in nominal.samples} == {30.0}
+    assert {s.fps for s in measured.samples} == {15.0}
+    assert measured.samples[0].joints is nominal.samples[0].joints  # no second read
+    assert load_dataset("nw_ucla").samples[0].fps == 30.0  # the cached samples are untouched
+    sample = max(nominal.samples, key=lambda s: len(s.joints))
+    slow = next(s for s in measured.samples if s.name == sample.name)
+    # at half the rate a clip lasts twice as long, so the model sees twice the frames
+    assert len(canonical_clip(slow, "kinect_v1", 30.0)) == 2 * len(sample.joints)
+    for bad in (0, -15, float("nan"), True, "15"):
+        with pytest.raises(ValueError, match="nw_ucla: fps"):
+            load_dataset("nw_ucla", fps=bad)
 
 
 def test_nw_ucla_corrupt_json_names_file_and_line(tmp_path):

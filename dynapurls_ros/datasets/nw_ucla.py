@@ -2,12 +2,20 @@
 
 Each file holds ``{"file_name": ..., "skeletons": [T][20][3]}``: one Kinect v1 body in
 metres, camera coordinates (y up, z depth). Action, subject and view come from the name.
+
+The files carry no frame rate. Read at a Kinect's nominal 30 fps, the motion is about
+twice as fast as people move: walking clips take 4 steps/s (CMU and GTU-3D walks, read
+the same way, 2), a person sits down in 0.8 s and puts on a jacket in 2.8 s
+(``benchmarks/frame_rate.py``). Every published NW-UCLA result resamples clips to a
+fixed length, where the rate does not matter; here windows have a duration, so
+``fps=15`` reads the clips at the measured speed (``docs/DATA.md``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +59,9 @@ def read_sequence(path: Path) -> np.ndarray:
     return joints
 
 
+NOMINAL_FPS = 30.0  # the Kinect v1 rate the files are usually read at
+
+
 @lru_cache(maxsize=2)
 def _load(root: Path) -> tuple[SkeletonSample, ...]:
     files = sorted((root / "all_sqe").glob("*.json"))
@@ -69,13 +80,19 @@ def _load(root: Path) -> tuple[SkeletonSample, ...]:
                 label=ACTIONS.index(action),
                 subject=int(subject),
                 view=int(view),
+                fps=NOMINAL_FPS,
             )
         )
     return tuple(samples)
 
 
-def load_nw_ucla(root: Path | str | None = None) -> SkeletonDataset:
+def load_nw_ucla(root: Path | str | None = None, fps: float = NOMINAL_FPS) -> SkeletonDataset:
     """All NW-UCLA sequences under ``root`` (default ``data_root()/nw_ucla``), layout
-    ``kinect_v1``. Cached in-process: a second call costs nothing."""
+    ``kinect_v1``, each sample read at ``fps`` frames per second (see the module
+    docstring). Cached in-process: a second call costs nothing."""
+    if isinstance(fps, bool) or not (isinstance(fps, int | float) and 0 < fps <= 1000):
+        raise ValueError(f"nw_ucla: fps must be a number in (0, 1000], got {fps!r}")
     samples = _load(resolve_root(root, "nw_ucla").resolve())
+    if fps != NOMINAL_FPS:  # the same read-only arrays, another clock
+        samples = tuple(replace(sample, fps=float(fps)) for sample in samples)
     return SkeletonDataset("nw_ucla", "kinect_v1", list(CLASS_NAMES), list(samples))
