@@ -64,6 +64,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
     config = TrainConfig(
         datasets=datasets,
         corpus=CORPUS if with_corpus else None,
+        corpus_drift=args.corpus_drift,
         text_weight=args.text_weight,
         seed=seed,
         encoder_epochs=args.encoder_epochs,
@@ -96,6 +97,7 @@ def run_job(setup: str, seed: int, args: argparse.Namespace) -> list[dict]:
                 "train_seconds": round(seconds, 1),
                 "encoder_epochs": args.encoder_epochs,
                 "text_weight": args.text_weight,
+                "corpus_drift": args.corpus_drift,
                 "batch_size": args.batch_size,
                 "threads": torch.get_num_threads(),
                 "device": args.device,
@@ -153,6 +155,9 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument(
         "--text-weight", type=float, default=0.0, help="stage-1 text alignment of labelled data"
+    )
+    parser.add_argument(
+        "--corpus-drift", type=float, default=0.0, help="max std of corpus tracking wobble"
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="torch device of the network")

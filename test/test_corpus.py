@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -12,9 +14,11 @@ from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
 from dynapurls_ros.training.corpus import (
     BONE_SPREAD,
     CANONICAL_ORDER,
+    DRIFT_SPAN,
     MAX_JITTER,
     SPINE_BONES,
     TORSO_RANGE,
+    add_drift,
     add_jitter,
     load_corpus,
     same_text_mask,
@@ -84,6 +88,31 @@ def test_jitter_is_white_noise_of_a_random_std_per_window() -> None:
     lag = np.corrcoef(frames[:, 1:].ravel(), frames[:, :-1].ravel())[0, 1]
     assert abs(lag) < 0.1
     np.testing.assert_array_equal(add_jitter(windows, np.random.default_rng(0)), noisy)
+
+
+def test_drift_is_slow_noise_of_a_random_std_per_window() -> None:
+    windows = np.zeros((64, 3, 48, 25), dtype=np.float32)
+    drifted = add_drift(windows, np.random.default_rng(0), max_std=0.08)
+    assert drifted.dtype == np.float32 and drifted.shape == windows.shape
+    stds = drifted.reshape(64, -1).std(axis=1)
+    assert stds.max() <= 0.08 * 1.15 and stds.min() < 0.08 / 4
+    # correlated over DRIFT_SPAN frames: neighbours nearly equal, far frames independent
+    frames = drifted[stds.argmax()]
+    near = np.corrcoef(frames[:, 1:].ravel(), frames[:, :-1].ravel())[0, 1]
+    far = np.corrcoef(frames[:, DRIFT_SPAN:].ravel(), frames[:, :-DRIFT_SPAN].ravel())[0, 1]
+    assert near > 0.8 and abs(far) < 0.15
+    np.testing.assert_array_equal(add_drift(windows, np.random.default_rng(0), 0.08), drifted)
+
+
+def test_corpus_windows_drift_only_when_asked(corpus) -> None:
+    index = np.arange(8)
+    plain = corpus.windows(index, 48, np.random.default_rng(0))
+    again = dataclasses.replace(corpus, drift=0.0).windows(index, 48, np.random.default_rng(0))
+    drifted = dataclasses.replace(corpus, drift=0.08).windows(index, 48, np.random.default_rng(0))
+    np.testing.assert_array_equal(plain, again)
+    assert not np.allclose(plain, drifted)
+    # the wobble moves joints by a few hundredths of a torso length, not the motion
+    assert 0.001 < np.abs(drifted - plain).mean() < 0.08
 
 
 def test_near_identical_descriptions_are_merged(corpus) -> None:

@@ -46,6 +46,7 @@ DEFAULT_MERGE = 0.9  # MiniLM cosine above which two descriptions count as one t
 BONE_SPREAD = 0.1  # bone lengths are scaled by a factor in [1 - spread, 1 + spread]
 TORSO_RANGE = (0.65, 1.15)  # the spine's share of the body: log-uniform factor on its bones
 MAX_JITTER = 0.03  # sensor noise: per-window std up to this, in torso lengths
+DRIFT_SPAN = 9  # frames over which tracking wobble is correlated (0.3 s at 30 fps)
 MAX_REPEATS = 3  # windows per trial and epoch, for the longest trials
 SPAN_FACTOR = 2  # frames read per window frame: the slowest speed (0.8x) needs 1.25, plus margin
 
@@ -102,6 +103,26 @@ def add_jitter(
     return (windows + std * rng.standard_normal(windows.shape)).astype(np.float32)
 
 
+def add_drift(
+    windows: np.ndarray, rng: np.random.Generator, max_std: float, span: int = DRIFT_SPAN
+) -> np.ndarray:
+    """Normalised windows ``(B, 3, T, V)`` plus slow tracking wobble: every joint
+    coordinate drifts by Gaussian noise averaged over ``span`` frames (rescaled to unit
+    std), each window with its own std drawn from ``[0, max_std]`` torso lengths.
+
+    White jitter changes a joint frame by frame; a depth tracker also misplaces joints
+    for several frames at a time, so bone lengths wobble within a clip (their std is
+    ~10 % of the length in NW-UCLA, ~3 % in GTU-3D, ~0.1 % in CMU, whose bodies are
+    retargeted and rigid)."""
+    b, c, t, v = windows.shape
+    noise = rng.standard_normal((b, c, t + span - 1, v))
+    sums = np.cumsum(noise, axis=2)
+    sums = np.concatenate([np.zeros((b, c, 1, v)), sums], axis=2)
+    smooth = (sums[:, :, span:] - sums[:, :, :-span]) / np.sqrt(span)  # unit std
+    std = rng.uniform(0.0, max_std, size=(b, 1, 1, 1))
+    return (windows + std * smooth).astype(np.float32)
+
+
 def same_text_mask(embeddings: torch.Tensor, threshold: float) -> torch.Tensor:
     """``(M, M)`` bool: pairs of unit text embeddings with cosine >= ``threshold``
     (the diagonal is always set)."""
@@ -119,6 +140,7 @@ class TextMotionCorpus:
     texts: list[str]
     embeddings: torch.Tensor  # (M, d) unit text embeddings
     same_text: torch.Tensor  # (M, M) bool, see same_text_mask
+    drift: float = 0.0  # max std of the slow tracking wobble (add_drift); 0 = none
 
     def epoch(self, window_length: int, rng: np.random.Generator) -> np.ndarray:
         """Shuffled clip indices of one epoch; a long trial appears once per ten
@@ -149,7 +171,8 @@ class TextMotionCorpus:
                 start = int(rng.integers(0, len(clip) - span + 1))
                 clip = clip[start : start + span]
             crops.append(random_window(scale_bones(clip, rng), window_length, rng))
-        return add_jitter(np.stack(crops), rng)
+        windows = add_jitter(np.stack(crops), rng)
+        return add_drift(windows, rng, self.drift) if self.drift > 0 else windows
 
     def loss(self, model: DynaPURLS, mean_tokens: torch.Tensor, index: np.ndarray) -> torch.Tensor:
         """Contrastive loss of the global projection of ``mean_tokens`` ``(B, C)`` (the

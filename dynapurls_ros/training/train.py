@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,10 @@ class TrainConfig:
     ``corpus`` (a text-motion corpus such as ``cmu_mocap``) joins both stages with
     weight ``corpus_weight``: its windows are aligned with their free-text
     descriptions through the global slot (texts closer than ``text_merge`` in cosine
-    count as one). With a corpus only (no ``datasets``) the model has only a global
-    slot to score with, and its fusion is set to global only.
+    count as one); ``corpus_drift`` > 0 adds slow tracking wobble of up to that std
+    (torso lengths) to its windows (``corpus.add_drift``, off by default). With a
+    corpus only (no ``datasets``) the model has only a global slot to score with, and
+    its fusion is set to global only.
 
     ``text_weight`` > 0 also aligns, in stage 1, every labelled window's mean token with
     its class's global description (through the global projection, as the corpus
@@ -68,6 +70,7 @@ class TrainConfig:
     datasets: list[str] = field(default_factory=lambda: ["nw_ucla"])
     corpus: str | None = None
     corpus_weight: float = 1.0
+    corpus_drift: float = 0.0
     text_weight: float = 0.0
     text_merge: float = DEFAULT_MERGE
     split: str | None = None
@@ -411,9 +414,10 @@ def load_training_corpus(config: TrainConfig) -> TextMotionCorpus | None:
     if config.corpus is None:
         return None
     options = config.dataset_options.get(config.corpus)
-    return load_corpus(
+    corpus = load_corpus(
         config.corpus, config.frame_rate, config.text_encoder, config.text_merge, options
     )
+    return replace(corpus, drift=config.corpus_drift)
 
 
 @dataclass
