@@ -64,6 +64,7 @@ VARIANTS = {
     "full-template": ((1.0, 1.0, 1.0), "template"),
 }
 DEFAULT_VARIANTS = ["global", "global+parts", "full", "full-reference"]
+WINDOW = T.TrainConfig.window_length
 
 
 def jobs(args: argparse.Namespace) -> list[tuple[str, str, int]]:
@@ -81,6 +82,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
         encoder_epochs=args.encoder_epochs,
         align_epochs=args.align_epochs,
         views=args.views,
+        window_length=args.window_length,
         corpus=args.corpus,
         text_weight=args.text_weight,
         device=args.device,
@@ -115,7 +117,8 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
             "variant": variant
             + ("+" + args.corpus if args.corpus else "")
             + (f"+text{args.text_weight:g}" if args.text_weight else "")
-            + "".join(f"+{d}.{k}={v}" for d, k, v in args.dataset_option),
+            + "".join(f"+{d}.{k}={v}" for d, k, v in args.dataset_option)
+            + (f"+window{args.window_length}" if args.window_length != WINDOW else ""),
             "top1": result["top1"],
             "top5": result["top5"],
             "gzsl": result.get("gzsl"),
@@ -162,6 +165,12 @@ def main() -> int:
     parser.add_argument("--encoder-epochs", type=int, default=10)
     parser.add_argument("--align-epochs", type=int, default=8)
     parser.add_argument("--views", type=int, default=4)
+    parser.add_argument(
+        "--window-length",
+        type=int,
+        default=WINDOW,
+        help="frames per window at the 30 fps model rate",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="torch device of the network")
     parser.add_argument("--corpus", help="add a text-motion corpus (cmu_mocap) to training")
