@@ -127,21 +127,33 @@ def summary(path: Path) -> None:
             row.get("device", "cpu"),
             row.get("text_weight", 0.0),
             json.dumps(row.get("dataset_options", {}), sort_keys=True),
+            row.get("corpus_drift", 0.0),
         )
         groups[key].append(row)
     print(
         f"{'target':8s} {'trained on':12s} {'vocab':7s} {'ep':>3s} {'bs':>4s} {'tag':10s} "
-        f"{'device':6s} {'text':>4s} {'n':>2s}  top-1 mean ± std  (seeds; dataset options)"
+        f"{'device':6s} {'text':>4s} {'n':>2s}  top-1 mean ± std  (seeds; options; drift)"
     )
-    for (target, setup, source, epochs, batch, tag, device, text, options), members in sorted(
-        groups.items()
-    ):
+    for (
+        target,
+        setup,
+        source,
+        epochs,
+        batch,
+        tag,
+        device,
+        text,
+        options,
+        drift,
+    ), members in sorted(groups.items()):
         top1 = [m["top1"] for m in members]
         seeds = ",".join(str(m["seed"]) for m in members)
         print(
             f"{target:8s} {setup:12s} {source:7s} {epochs:3d} {batch:4d} {tag:10s} {device:6s} "
             f"{text:4g} {len(top1):2d}  "
-            f"{mean_std(top1)}   seeds {seeds}" + (f"; {options}" if options != "{}" else "")
+            f"{mean_std(top1)}   seeds {seeds}"
+            + (f"; {options}" if options != "{}" else "")
+            + (f"; drift {drift:g}" if drift else "")
         )
 
 

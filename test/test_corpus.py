@@ -192,3 +192,10 @@ def test_joint_training_uses_corpus_in_both_stages() -> None:
 def test_nothing_to_train_on_is_refused() -> None:
     with pytest.raises(ValueError, match="nothing to train on"):
         TrainConfig(datasets=[])
+
+
+@pytest.mark.parametrize("field", ["corpus_weight", "corpus_drift", "text_weight"])
+def test_negative_corpus_and_text_settings_are_refused(field: str) -> None:
+    # a negative drift would silently add none; negative weights would push apart
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(corpus="cmu_mocap", **{field: -0.1})

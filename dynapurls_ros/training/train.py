@@ -102,6 +102,8 @@ class TrainConfig:
             self.fusion = (1.0, 0.0, 0.0)  # parts and phases need labelled descriptions
         if min(self.encoder_epochs, self.align_epochs, self.views) < 1 or self.batch_size < 2:
             raise ValueError("epochs and views must be >= 1 and batch_size >= 2")
+        if min(self.corpus_weight, self.corpus_drift, self.text_weight) < 0:
+            raise ValueError("corpus_weight, corpus_drift and text_weight must be >= 0")
 
 
 @dataclass
