@@ -19,6 +19,7 @@ from dynapurls_ros.datasets import (
 )
 from dynapurls_ros.datasets import gtu3d as gtu3d_module
 from dynapurls_ros.datasets import nw_ucla as nw_ucla_module
+from dynapurls_ros.datasets import utd_mhad as utd_mhad_module
 from dynapurls_ros.datasets.base import read_data_lines
 from dynapurls_ros.datasets.ntu import benchmark_part, parse_name
 from dynapurls_ros.paths import data_root
@@ -152,6 +153,63 @@ def test_every_real_sequence_becomes_finite_model_input():
         dataset = load_dataset(name)
         batch = np.stack([to_model_input(s.joints, dataset.layout, 32) for s in dataset])
         assert batch.shape == (len(dataset), 3, 32, 25) and np.isfinite(batch).all()
+
+
+# ---- UTD-MHAD ----------------------------------------------------------------------
+
+
+def test_utd_mhad_real_dataset():
+    dataset, seconds = _timed_fresh_load("utd_mhad", utd_mhad_module._load)
+    print(f"UTD-MHAD loaded in {seconds:.2f} s")
+    assert seconds < 15
+    assert len(dataset) == 861 and dataset.layout == "kinect_v1"
+    assert len(dataset.class_names) == 27 and sorted(set(dataset.labels)) == list(range(27))
+    counts = Counter(dataset.labels.tolist())
+    assert {c for c, n in counts.items() if n == 31} == {7, 22, 26}  # a8, a23, a27
+    assert all(n == 32 for c, n in counts.items() if c not in (7, 22, 26))
+    assert {s.subject for s in dataset} == set(range(1, 9))
+    assert {s.trial for s in dataset} == {1, 2, 3, 4}
+    sample = next(s for s in dataset if s.name == "a3_s2_t4")
+    assert dataset.class_names[sample.label] == "right hand wave"
+    assert (sample.subject, sample.trial, sample.fps) == (2, 4, 30.0)
+    lengths = [len(s.joints) for s in dataset]
+    assert min(lengths) == 41 and max(lengths) == 125
+    assert all(s.joints.dtype == np.float32 and s.joints.shape[1:] == (20, 3) for s in dataset)
+
+
+def test_utd_mhad_joints_are_reordered_into_kinect_v1():
+    """In the files the head comes first and the hip centre fourth; after reading, the
+    kinect_v1 order holds: hip centre lowest of the trunk, head highest, and the hand
+    named by the class is the one that moves."""
+    dataset = load_dataset("utd_mhad")
+    first = np.stack([s.joints[0] for s in dataset])  # (N, 20, 3), y up
+    assert (first[:, 3, 1] > first[:, 2, 1]).all()  # head above shoulder centre
+    assert (first[:, 2, 1] > first[:, 1, 1]).mean() > 0.99  # shoulder centre above spine
+    assert (first[:, 1, 1] > first[:, 0, 1]).mean() > 0.99  # spine above hip centre
+
+    def hand_travel(label: int, joint: int) -> float:
+        clips = [s.joints for s in dataset if s.label == label]
+        return float(
+            np.mean([np.linalg.norm(np.diff(j[:, joint], axis=0), axis=1).sum() for j in clips])
+        )
+
+    wave = dataset.class_names.index("right hand wave")
+    assert hand_travel(wave, 11) > 5 * hand_travel(wave, 7)  # kinect_v1: 11 R hand, 7 L hand
+
+
+def test_utd_mhad_corrupt_file_names_the_file(tmp_path):
+    bad = tmp_path / "a1_s1_t1_skeleton.mat"
+    bad.write_bytes(b"MATLAB 5.0 MAT-file, truncated")
+    with pytest.raises(DataFileError, match=rf"{bad}: not a readable MATLAB file"):
+        load_dataset("utd_mhad", tmp_path)
+    from scipy.io import savemat
+
+    savemat(bad, {"d_skel": np.zeros((15, 3, 10))})
+    with pytest.raises(DataFileError, match=r"d_skel has shape \(15, 3, 10\)"):
+        utd_mhad_module.read_sequence(bad)
+    savemat(bad, {"skeleton": np.zeros((20, 3, 10))})
+    with pytest.raises(DataFileError, match="no variable 'd_skel'"):
+        utd_mhad_module.read_sequence(bad)
 
 
 # ---- NTU RGB+D ---------------------------------------------------------------------
@@ -420,6 +478,9 @@ def test_zero_shot_splits():
     seen, unseen = zero_shot_split("ntu120", "96/24")
     assert len(unseen) == 24 and sorted(seen + unseen) == list(range(120))
     assert zero_shot_split("gtu3d", "11/3")[1] == [7, 8, 10]
+    assert available_splits("utd_mhad") == ["22/5", "18/9", "14/13"]
+    assert zero_shot_split("utd_mhad", "22/5")[1] == [4, 14, 17, 23, 24]
+    assert zero_shot_split("utd-mhad", "ru13")[1] == zero_shot_split("utd_mhad", "14/13")[1]
     seen, unseen = zero_shot_split("gtu3d", "7/7")
     assert len(seen) == len(unseen) == 7 and not set(seen) & set(unseen)
     with pytest.raises(ValueError, match="known: 55/5, 48/12"):
@@ -432,7 +493,8 @@ def test_splits_match_the_seen_lists_of_the_split_file():
     import json
 
     table = json.loads((data_root() / "splits" / "splits.json").read_text())
-    for dataset, key in (("ntu60", "ntu60"), ("ntu120", "ntu120"), ("nw_ucla", "nw-ucla")):
+    pairs = (("ntu60", "ntu60"), ("ntu120", "ntu120"), ("nw_ucla", "nw-ucla"))
+    for dataset, key in (*pairs, ("utd_mhad", "utd-mhad")):
         for split in available_splits(dataset):
             seen, unseen = zero_shot_split(dataset, split)
             assert seen == sorted(table[key][f"rs{len(seen)}"])

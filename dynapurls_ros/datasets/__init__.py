@@ -19,6 +19,7 @@ from .ntu import load_ntu
 from .nw_ucla import load_nw_ucla
 from .pku_mmd import load_pku_mmd
 from .splits import available_splits, zero_shot_split
+from .utd_mhad import load_utd_mhad
 
 LOADERS: dict[str, Callable[..., SkeletonDataset]] = {
     "nw_ucla": load_nw_ucla,
@@ -28,6 +29,7 @@ LOADERS: dict[str, Callable[..., SkeletonDataset]] = {
     "pku_mmd": load_pku_mmd,
     "npy_folder": load_npy_folder,
     "cmu_mocap": load_cmu_mocap,
+    "utd_mhad": load_utd_mhad,
 }
 
 

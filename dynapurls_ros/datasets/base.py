@@ -34,6 +34,7 @@ class SkeletonSample:
     view: int | None = None  # camera / setup id where known
     bodies: np.ndarray | None = None  # (M, T, V, 3), M > 1, main body first; else None
     fps: float = 30.0
+    trial: int | None = None  # repetition number where a dataset records one
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Zero-shot class splits: which classes are seen in training and which are held out.
 
-NTU-60, NTU-120 and NW-UCLA use the published splits stored in ``splits/splits.json``
+NTU-60, NTU-120, NW-UCLA and UTD-MHAD use the published splits stored in ``splits/splits.json``
 (the SynSE / SMIE / PURLS ones: keys ``ru<N>`` unseen and ``rs<N>`` seen). GTU-3D has no
 published split; the project's two were drawn once, before any experiment, with
 ``numpy.random.default_rng(0).choice(14, size=k, replace=False)`` for k = 3 and 7, and
@@ -19,9 +19,9 @@ from pathlib import Path
 
 from .base import resolve_root
 
-NUM_CLASSES = {"ntu60": 60, "ntu120": 120, "nw_ucla": 10, "gtu3d": 14}
-_FILE_KEYS = {"ntu60": "ntu60", "ntu120": "ntu120", "nw_ucla": "nw-ucla"}
-_ALIASES = {"nw-ucla": "nw_ucla"}
+NUM_CLASSES = {"ntu60": 60, "ntu120": 120, "nw_ucla": 10, "gtu3d": 14, "utd_mhad": 27}
+_FILE_KEYS = {"ntu60": "ntu60", "ntu120": "ntu120", "nw_ucla": "nw-ucla", "utd_mhad": "utd-mhad"}
+_ALIASES = {"nw-ucla": "nw_ucla", "utd-mhad": "utd_mhad"}
 
 # Unseen GTU-3D classes (indices into datasets.gtu3d.CLASS_NAMES).
 GTU3D_UNSEEN = {
