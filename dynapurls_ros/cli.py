@@ -111,7 +111,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_refinement(args: argparse.Namespace, model: Any, info: Any, setup: Any) -> int:
     from dynapurls_ros.refinement import RefinementConfig
-    from dynapurls_ros.training.evaluate import evaluate_refinement
+    from dynapurls_ros.refinement.stream import evaluate_refinement
 
     given = {
         "bank_size": args.bank_size,

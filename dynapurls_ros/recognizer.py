@@ -23,7 +23,6 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -213,32 +212,6 @@ class Recognizer:
         with self._swap_lock:
             if self._active is not None:
                 self._active = self._activate(self._active.vocabulary, self._adaptation)
-
-    def _refiner(self) -> tuple[Vocabulary, TextRefiner]:
-        active = self._active
-        if active is None:
-            raise RuntimeError("no vocabulary set: call set_vocabulary() first")
-        if active.refiner is None:
-            raise RuntimeError("online adaptation is off (adaptation.enabled is False)")
-        return active.vocabulary, active.refiner
-
-    def adaptation_state(self) -> dict[str, Any]:
-        """The adapted state of the active vocabulary, to resume later with
-        :meth:`load_adaptation_state` (``torch.save``-able, ``weights_only`` loadable)."""
-        vocabulary, refiner = self._refiner()
-        return {"labels": list(vocabulary.labels), "refiner": refiner.state_dict()}
-
-    def load_adaptation_state(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`adaptation_state` output; the vocabulary (labels and texts) and
-        the adaptation settings must be the ones it was saved with."""
-        vocabulary, refiner = self._refiner()
-        labels = state.get("labels") if isinstance(state, dict) else None
-        if labels != list(vocabulary.labels):
-            raise ValueError(
-                f"adaptation state is for labels {labels}, the active vocabulary is "
-                f"{list(vocabulary.labels)}"
-            )
-        refiner.load_state_dict(state["refiner"])
 
     def prepare(self, windows: np.ndarray) -> torch.Tensor:
         """Raw canonical windows ``(N, T, 25, 3)`` -> normalised model input."""

@@ -103,4 +103,4 @@ def test_adaptation_parameters_default_to_the_refinement_defaults() -> None:
     assert params.adaptation_config(defaults, RefinementConfig()) == RefinementConfig()
     changed = Settings.from_values({"adaptation_min_balance": 0.3, "adaptation_lr": 0.01})
     config = params.adaptation_config(changed, RefinementConfig())
-    assert (config.min_bank_entropy, config.lr) == (0.3, 0.01)
+    assert (config.min_balance, config.lr) == (0.3, 0.01)

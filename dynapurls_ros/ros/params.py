@@ -208,7 +208,7 @@ ADAPTATION_FIELDS = {
     "adaptation_enabled": "enabled",
     "adaptation_bank_size": "bank_size",
     "adaptation_threshold": "threshold",
-    "adaptation_min_balance": "min_bank_entropy",
+    "adaptation_min_balance": "min_balance",
     "adaptation_lr": "lr",
 }
 

@@ -19,12 +19,12 @@ use the same function: refined texts as cosine targets, encoded queries
 
 Guards against self-training going wrong:
 
-- gates: a window enters the bank only above a confidence threshold (and optionally
-  below an entropy bound); a full class replaces its least confident entry only;
+- gate: a window enters the bank only above a confidence threshold; a full class
+  replaces its least confident entry only;
 - class balance: at most ``bank_size`` entries per class and a class-averaged loss,
   so a long run of one action cannot take over the bank;
 - bank balance: no update until the bank's class histogram is nearly even (normalised
-  entropy at least ``min_bank_entropy``, 0.9 by default: every class of a small
+  entropy at least ``min_balance``, 0.9 by default: every class of a small
   vocabulary has confident windows). The loss teaches a class missing from the bank
   only to lose, so without this a class the model is never confident about is trained
   away (measured: it turned NW-UCLA "throw" into "never predicted");
@@ -36,6 +36,10 @@ Guards against self-training going wrong:
 - bounded learning: at most ``steps`` optimiser steps per update, a cosine learning-rate
   decay over ``max_updates`` updates, after which the texts stay as they are; weight
   decay pulls scale and shift back towards the identity.
+
+The recognizer and the stream evaluation use only :class:`TextRefiner`'s small
+interface: ``features`` (slot features of a batch's tokens), ``logits`` (scores with the
+refined texts), ``observe`` (bank and update), ``adapted`` and ``stats``.
 
 An update is written out by hand, gradient and AdamW step alike, over one stacked
 ``(2, K, 8, d)`` parameter tensor: at these sizes the fixed cost of autograd and of
@@ -53,61 +57,46 @@ import torch
 
 from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS
 
-STATE_FORMAT = "dynapurls-refinement/2"
+# Fixed parts of the method (chosen once; their alternatives were measured and removed,
+# docs/research/2026-11-research-log.md).
+WEIGHT_DECAY = 1e-3  # AdamW decay pulling scale and shift back towards the identity
+UPDATE_BATCH = 16  # bank slots one update trains on (a cyclic, contiguous window)
+MAX_ENTROPY_DROP = 0.25  # collapse guard: refined vs encoded prediction entropy
+MAX_SHIFT = 0.3  # collapse guard: total variation between the two histograms
+GUARD_DECAY = 0.98  # collapse guard: forgetting factor of its running histograms
+GUARD_WARMUP = 20  # collapse guard: windows seen before it may judge
 
 
 @dataclass(frozen=True)
 class RefinementConfig:
     """Settings of the online refinement (all bounded; checked on construction).
 
-    ``bank_size`` = entries kept per class (0: no memory, every update trains on the
-    observed batch's pseudo-labels, ungated: the ablation of the bank). ``threshold``:
-    top probability a window must exceed to enter the bank; ``max_entropy``: optional
-    bound on its normalised prediction entropy (0..1). ``balance``: per-class capacity
-    and a class-averaged loss (off: one shared pool of the same total size, least
-    confident replaced, plain mean). ``memory_mb``: ceiling on the bank's features; an
-    entry holds ``K x 8 x d`` floats, so a large vocabulary gets fewer entries per class.
-    ``update_batch``: bank slots one update trains on, a contiguous window that moves
-    on by that much each update (cyclic mini-batches: the cost of an update does not
-    grow with the bank, and nothing is random, so the same stream gives the same texts).
+    ``bank_size`` = entries kept per class; ``threshold``: top probability a window must
+    exceed to enter the bank; ``min_balance``: normalised entropy of the bank's class
+    histogram below which no update runs (1 = every class equally present); ``lr`` and
+    ``steps``: AdamW learning rate and steps per update, with a cosine decay over
+    ``max_updates`` updates; ``memory_mb``: ceiling on the bank's features (an entry
+    holds ``K x 8 x d`` floats, so a large vocabulary gets fewer entries per class).
     """
 
     enabled: bool = False
     bank_size: int = 16
     threshold: float = 0.5
-    max_entropy: float | None = None
-    balance: bool = True
+    min_balance: float = 0.9
     lr: float = 1e-3
-    weight_decay: float = 1e-3
     steps: int = 1
     max_updates: int = 2000
     memory_mb: float = 64.0
-    update_batch: int = 16
-    min_bank_entropy: float = 0.9
-    max_entropy_drop: float = 0.25
-    max_shift: float = 0.3
-    guard_decay: float = 0.98
-    guard_warmup: int = 20
 
     def __post_init__(self) -> None:
         checks = [
-            (0 <= self.bank_size <= 4096, "bank_size must be in [0, 4096]"),
+            (1 <= self.bank_size <= 4096, "bank_size must be in [1, 4096]"),
             (0.0 <= self.threshold <= 1.0, "threshold must be in [0, 1]"),
-            (
-                self.max_entropy is None or 0.0 < self.max_entropy <= 1.0,
-                "max_entropy must be None or in (0, 1]",
-            ),
+            (0.0 <= self.min_balance <= 1.0, "min_balance must be in [0, 1]"),
             (0.0 <= self.lr <= 1.0, "lr must be in [0, 1]"),
-            (0.0 <= self.weight_decay <= 1.0, "weight_decay must be in [0, 1]"),
             (1 <= self.steps <= 10, "steps must be in [1, 10]"),
             (1 <= self.max_updates <= 1_000_000, "max_updates must be in [1, 1e6]"),
             (0.0 < self.memory_mb <= 4096.0, "memory_mb must be in (0, 4096]"),
-            (1 <= self.update_batch <= 4096, "update_batch must be in [1, 4096]"),
-            (0.0 <= self.min_bank_entropy <= 1.0, "min_bank_entropy must be in [0, 1]"),
-            (0.0 <= self.max_entropy_drop <= 1.0, "max_entropy_drop must be in [0, 1]"),
-            (0.0 < self.max_shift <= 1.0, "max_shift must be in (0, 1]"),
-            (0.0 <= self.guard_decay < 1.0, "guard_decay must be in [0, 1)"),
-            (self.guard_warmup >= 0, "guard_warmup must be >= 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -140,11 +129,10 @@ def normalized_entropy(histogram: torch.Tensor | list[float]) -> float:
 class MemoryBank:
     """Gated, class-balanced store of pseudo-labelled windows in fixed-size tensors.
 
-    Balanced: at most ``per_class`` entries of a class; a full class replaces its least
-    confident entry when a more confident one arrives; when the whole bank is full
-    (``capacity`` below ``K * per_class``), a class with fewer entries than the largest
-    class takes the place of that class's least confident entry. Unbalanced: one pool,
-    the least confident entry overall is replaced.
+    At most ``per_class`` entries of a class; a full class replaces its least confident
+    entry when a more confident one arrives; when the whole bank is full (``capacity``
+    below ``K * per_class``), a class with fewer entries than the largest class takes
+    the place of that class's least confident entry.
 
     Features are stored class-major, ``(K, 8, capacity, d)``: for each candidate class
     and slot, the entries' vectors form one contiguous matrix, so the loss and its
@@ -159,16 +147,12 @@ class MemoryBank:
         shape: tuple[int, int, int],
         per_class: int,
         capacity: int,
-        balance: bool,
         threshold: float,
-        max_entropy: float | None,
     ) -> None:
         self.num_classes, slots, dim = shape
         self.per_class = per_class
         self.capacity = max(1, min(capacity, per_class * self.num_classes))
-        self.balance = balance
         self.threshold = threshold
-        self.max_entropy = max_entropy
         self.features = torch.zeros(self.num_classes, slots, self.capacity, dim)
         self.labels = torch.zeros(self.capacity, dtype=torch.long)
         self.confidence = torch.zeros(self.capacity)
@@ -197,12 +181,6 @@ class MemoryBank:
         self._size = 0
         self._counts = [0] * self.num_classes
 
-    def admits(self, confidence: float, entropy: float) -> bool:
-        """The gates: confident enough and, when set, not too uncertain overall."""
-        if confidence <= self.threshold:
-            return False
-        return self.max_entropy is None or entropy <= self.max_entropy
-
     def _least_confident(self, label: int | None = None) -> int:
         """Slot of the least confident entry (of class ``label`` when given)."""
         confidence = self.confidence[: self._size]
@@ -213,17 +191,15 @@ class MemoryBank:
     def _slot_for(self, label: int, confidence: float) -> int | None:
         """Where an admitted entry goes (free or replaced slot), or None to drop it."""
         counts = self._counts
-        if self.balance and counts[label] >= self.per_class:
+        if counts[label] >= self.per_class:
             victim = self._least_confident(label)
         elif self._size < self.capacity:
             return self._size
-        elif self.balance:
+        else:
             largest = max(range(self.num_classes), key=counts.__getitem__)
             if counts[largest] > counts[label] + 1:  # rebalance, whatever the confidence
                 return self._least_confident(largest)
             victim = self._least_confident(label if counts[label] else None)
-        else:
-            victim = self._least_confident()
         return victim if confidence > float(self.confidence[victim]) else None
 
     def offer(
@@ -231,15 +207,14 @@ class MemoryBank:
         features: torch.Tensor,
         labels: torch.Tensor,
         confidence: torch.Tensor,
-        entropy: torch.Tensor,
     ) -> int:
-        """Store the windows that pass the gates: ``features`` ``(n, K, 8, d)``, their
-        pseudo-``labels``, top probability and normalised entropy ``(n,)``. Returns how
-        many were stored."""
+        """Store the windows more confident than the threshold: ``features``
+        ``(n, K, 8, d)``, their pseudo-``labels`` and top probability ``(n,)``. Returns
+        how many were stored."""
         stored = 0
-        rows = zip(labels.tolist(), confidence.tolist(), entropy.tolist(), strict=True)
-        for i, (label, conf, ent) in enumerate(rows):
-            if not self.admits(conf, ent):
+        rows = zip(labels.tolist(), confidence.tolist(), strict=True)
+        for i, (label, conf) in enumerate(rows):
+            if conf <= self.threshold:
                 continue
             slot = self._slot_for(label, conf)
             if slot is None:
@@ -258,41 +233,12 @@ class MemoryBank:
     def batch(self, start: int, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Slots ``start .. start + size`` (a view, no copy): features ``(K, 8, n, d)``,
         labels and loss weights ``(n,)``. Weights are class-averaged over the whole bank
-        when balanced (so every class counts alike in expectation), else uniform; they
-        sum to 1 over the batch, which ends at the last entry."""
+        (so every class counts alike in expectation) and sum to 1 over the batch, which
+        ends at the last entry."""
         window = slice(start, min(start + size, self._size))
         labels = self.labels[window]
-        weights = torch.ones(len(labels))
-        if self.balance:
-            weights /= torch.tensor(self._counts, dtype=torch.float32)[labels]
+        weights = 1.0 / torch.tensor(self._counts, dtype=torch.float32)[labels]
         return self.features[:, :, window], labels, weights / weights.sum()
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "features": self.features.clone(),
-            "labels": self.labels.clone(),
-            "confidence": self.confidence.clone(),
-            "size": self._size,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        size = state["size"]
-        if not isinstance(size, int) or not 0 <= size <= self.capacity:
-            raise ValueError(f"adaptation state: bank size {size!r} not in [0, {self.capacity}]")
-        for name in ("features", "labels", "confidence"):
-            value, target = state[name], getattr(self, name)
-            if value.shape != target.shape or value.dtype != target.dtype:
-                raise ValueError(
-                    f"adaptation state: bank {name} is {tuple(value.shape)} {value.dtype}, "
-                    f"expected {tuple(target.shape)} {target.dtype}"
-                )
-        labels = state["labels"][:size]
-        if size and not 0 <= int(labels.min()) <= int(labels.max()) < self.num_classes:
-            raise ValueError("adaptation state: bank labels outside the vocabulary")
-        for name in ("features", "labels", "confidence"):
-            getattr(self, name).copy_(state[name])
-        self._size = size
-        self._counts = torch.bincount(labels, minlength=self.num_classes).tolist()
 
 
 class CollapseGuard:
@@ -335,23 +281,13 @@ class CollapseGuard:
         """After an undo the refined texts equal the encoded ones: share their history."""
         self.refined[:] = self.encoded
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"refined": list(self.refined), "encoded": list(self.encoded), "seen": self.seen}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if len(state["refined"]) != len(self.refined):
-            raise ValueError("adaptation state: guard histograms of another vocabulary size")
-        self.refined[:] = [float(v) for v in state["refined"]]
-        self.encoded[:] = [float(v) for v in state["encoded"]]
-        self.seen = int(state["seen"])
-
 
 class TextRefiner:
     """Online refinement of one vocabulary's class texts (see the module docstring).
 
     Built per vocabulary (``candidates`` = the vocabulary's prepared texts); a new
-    vocabulary needs a new refiner. Methods are thread-safe: the recognizer predicts on
-    one thread while a service may reset or save on another.
+    vocabulary needs a new refiner (the recognizer builds one on every vocabulary change
+    and reset). ``observe`` and ``stats`` are thread-safe.
 
         features = refiner.features(model.tokens(x))    # once per batch
         probs = refiner.logits(features).softmax(1)     # refined texts (if any update)
@@ -374,9 +310,7 @@ class TextRefiner:
             (k, slots, dim),
             config.bank_size,
             int(config.memory_mb * 2**20) // entry_bytes,
-            config.balance,
             config.threshold,
-            config.max_entropy,
         )
         self.guard = self._new_guard()
         self._lock = threading.RLock()
@@ -388,9 +322,8 @@ class TextRefiner:
         self._norm = candidates.text.norm(dim=-1, keepdim=True)  # of the unnormalised text
 
     def _new_guard(self) -> CollapseGuard:
-        c = self.config
         return CollapseGuard(
-            self.num_classes, c.guard_decay, c.max_entropy_drop, c.max_shift, c.guard_warmup
+            self.num_classes, GUARD_DECAY, MAX_ENTROPY_DROP, MAX_SHIFT, GUARD_WARMUP
         )
 
     # --- scoring ------------------------------------------------------------------------
@@ -476,8 +409,8 @@ class TextRefiner:
         if self._cursor >= len(self.bank):
             self._cursor = 0
         start = self._cursor
-        self._cursor += self.config.update_batch
-        return self.bank.batch(start, self.config.update_batch)
+        self._cursor += UPDATE_BATCH
+        return self.bank.batch(start, UPDATE_BATCH)
 
     def _parameter_gradient(self, text_gradient: torch.Tensor) -> torch.Tensor:
         """Chain ``text_gradient`` (w.r.t. the unit texts) through the re-normalisation
@@ -493,7 +426,7 @@ class TextRefiner:
         0.9/0.999, eps 1e-8)."""
         beta1, beta2, eps = 0.9, 0.999, 1e-8
         first, second = self._moments
-        self._params.mul_(1 - lr * self.config.weight_decay)
+        self._params.mul_(1 - lr * WEIGHT_DECAY)
         first.lerp_(grad, 1 - beta1)
         second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         denom = (second.sqrt() / math.sqrt(1 - beta2**step)).add_(eps)
@@ -530,41 +463,26 @@ class TextRefiner:
                 return False
             if self.updates >= self.config.max_updates or self.config.lr == 0:
                 return False
-            if self.config.bank_size == 0:  # ablation: every pseudo-label, no memory
-                weights = torch.full((len(labels),), 1.0 / len(labels))
-                self._step(features.permute(1, 2, 0, 3).contiguous(), labels, weights)
-                return True
-            entropy = -(probs * probs.clamp_min(1e-12).log()).sum(dim=1)
-            entropy /= math.log(max(2, self.num_classes))
-            if not self.bank.offer(features, labels, confidence, entropy):
+            if not self.bank.offer(features, labels, confidence):
                 return False
-            if normalized_entropy(self.bank.class_counts()) < self.config.min_bank_entropy:
+            if normalized_entropy(self.bank.class_counts()) < self.config.min_balance:
                 self.blocked += 1
                 return False
             self._step(*self._next_batch())
             return True
 
-    # --- reset, save, restore -------------------------------------------------------------
+    # --- undo ------------------------------------------------------------------------------
 
-    def _clear(self) -> None:
+    def _undo(self) -> None:
+        """Back to the encoded texts (parameters, optimiser, bank) after a collapse."""
         self._params.zero_()
         self._moments.zero_()
         self._norm = self.base.text.norm(dim=-1, keepdim=True)
         self.bank.clear()
         self.updates = self._cursor = 0
         self._candidates = self.base
-
-    def _undo(self) -> None:
-        self._clear()
         self.guard.restart()
         self.collapses += 1
-
-    def reset(self) -> None:
-        """Back to the encoded texts: parameters, optimiser, bank, guard and counters."""
-        with self._lock:
-            self._clear()
-            self.guard = self._new_guard()
-            self.collapses = self.blocked = 0
 
     def stats(self) -> dict[str, int]:
         with self._lock:
@@ -574,47 +492,3 @@ class TextRefiner:
                 "collapses": self.collapses,
                 "blocked": self.blocked,
             }
-
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume (tensors and builtins: ``torch.save``-able and
-        loadable with ``weights_only=True``)."""
-        with self._lock:
-            return {
-                "format": STATE_FORMAT,
-                "config": self.config.to_dict(),
-                "text": self.base.text.clone(),
-                "scale": self.scale.clone(),
-                "shift": self.shift.clone(),
-                "moments": self._moments.clone(),
-                "bank": self.bank.state_dict(),
-                "guard": self.guard.state_dict(),
-                "counters": {
-                    "updates": self.updates,
-                    "collapses": self.collapses,
-                    "blocked": self.blocked,
-                    "cursor": self._cursor,
-                },
-            }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output made for the same texts and settings."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise ValueError(f"not a {STATE_FORMAT} adaptation state")
-        if RefinementConfig.from_dict(state["config"]) != self.config:
-            raise ValueError("adaptation state was saved with other refinement settings")
-        text = state["text"]
-        if text.shape != self.base.text.shape or not torch.equal(text, self.base.text):
-            raise ValueError("adaptation state belongs to another vocabulary (texts differ)")
-        with self._lock:
-            self._clear()
-            self._params.copy_(torch.stack((state["scale"] - 1, state["shift"])))
-            self._moments.copy_(state["moments"])
-            self.bank.load_state_dict(state["bank"])
-            self.guard.load_state_dict(state["guard"])
-            counters = state["counters"]
-            self.updates = int(counters["updates"])
-            self.collapses = int(counters["collapses"])
-            self.blocked = int(counters["blocked"])
-            self._cursor = int(counters["cursor"])
-            if self.updates:
-                self._refresh()
