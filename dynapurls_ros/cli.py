@@ -157,7 +157,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from dynapurls_ros.demo import run_demo
+    from dynapurls_ros.ros.demo import run_demo
 
     return run_demo(args)
 

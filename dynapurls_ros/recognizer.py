@@ -32,10 +32,9 @@ from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.refinement import RefinementConfig, TextRefiner
 from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
-from dynapurls_ros.skeleton.preprocess import clean, resample
+from dynapurls_ros.skeleton.preprocess import clean, resample, to_input
 from dynapurls_ros.text.encoder import TextEncoder, encode_descriptions, make_text_encoder
 from dynapurls_ros.text.resolve import DescriptionResolver, normalize_name
-from dynapurls_ros.training.windows import to_input
 
 MAX_VOCABULARY = 512
 

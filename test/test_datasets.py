@@ -24,8 +24,7 @@ from dynapurls_ros.datasets.base import read_data_lines
 from dynapurls_ros.datasets.ntu import benchmark_part, parse_name
 from dynapurls_ros.paths import data_root
 from dynapurls_ros.skeleton.layouts import NTU25_JOINTS
-from dynapurls_ros.skeleton.preprocess import to_model_input
-from dynapurls_ros.training.windows import canonical_clip
+from dynapurls_ros.training.windows import canonical_clip, evaluation_windows
 
 C = {name: i for i, name in enumerate(NTU25_JOINTS)}
 NTU_SAMPLE = data_root() / "ntu_sample" / "S001C001P001R001A001.skeleton"
@@ -149,10 +148,11 @@ def test_gtu3d_truncated_or_corrupt_file_names_file_and_line(tmp_path):
 
 
 def test_every_real_sequence_becomes_finite_model_input():
-    for name in ("nw_ucla", "gtu3d"):
+    for name in ("nw_ucla", "gtu3d", "utd_mhad"):
         dataset = load_dataset(name)
-        batch = np.stack([to_model_input(s.joints, dataset.layout, 32) for s in dataset])
-        assert batch.shape == (len(dataset), 3, 32, 25) and np.isfinite(batch).all()
+        clips = [canonical_clip(s, dataset.layout, 30.0) for s in dataset]
+        batch = np.concatenate([evaluation_windows(clip, 32) for clip in clips])
+        assert batch.shape[1:] == (3, 32, 25) and np.isfinite(batch).all()
 
 
 # ---- UTD-MHAD ----------------------------------------------------------------------
@@ -276,8 +276,7 @@ def test_ntu_multi_body_file_tracks_bodies_by_id(two_person_file):
     assert np.isnan(sample.bodies[0, [3, 5]]).all()
     np.testing.assert_allclose(sample.bodies[1, [1, 2, 4, 5]], bystander[[1, 2, 4, 5]], atol=1e-6)
     assert np.isnan(sample.bodies[1, [0, 3]]).all()
-    out = to_model_input(sample.joints, dataset.layout, 8)
-    assert np.isfinite(out).all()
+    assert np.isfinite(evaluation_windows(canonical_clip(sample, dataset.layout, 30.0), 8)).all()
 
 
 def test_ntu_selection_missing_list_and_benchmarks(tmp_path, two_person_file):

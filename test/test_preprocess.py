@@ -18,7 +18,7 @@ from dynapurls_ros.skeleton.preprocess import (
     normalize,
     resample,
     select_main_body,
-    to_model_input,
+    to_input,
 )
 
 C = {name: i for i, name in enumerate(NTU25_JOINTS)}
@@ -178,45 +178,22 @@ def test_select_main_body_prefers_the_moving_and_present_body(ntu_sequence):
         select_main_body(np.full((2, 4, 25, 3), np.nan))
 
 
-# ---- to_model_input ----------------------------------------------------------------
+# ---- to_input ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))
-def test_to_model_input_shape_for_every_layout(name, ntu_sequence):
+def test_every_layout_becomes_finite_model_input(name, ntu_sequence):
     layout = get_layout(name)
     # a plausible body in this layout: real NTU joints, each layout joint taken from the
     # canonical joint it contributes most to (random joints could be degenerate)
     nearest = layout.to_canonical.matrix.argmax(axis=0)
-    joints = ntu_sequence[:40, nearest]
-    out = to_model_input(joints, name, 64)
-    assert out.shape == (3, 64, 25) and out.dtype == np.float32
+    window = clean(layout.to_canonical(ntu_sequence[:40, nearest]), CANONICAL_PARENTS)
+    out = to_input(window)
+    assert out.shape == (3, 40, 25) and out.dtype == np.float32
     assert np.isfinite(out).all() and out.flags.c_contiguous
 
 
-def test_to_model_input_cleans_and_keeps_timestamps_aligned(ntu_sequence):
-    joints = ntu_sequence[:30].copy()
-    times = np.arange(30) / 30.0
-    joints[10] = np.nan  # an untracked frame is dropped together with its timestamp
-    joints[:, C["right_thumb"]] = np.nan  # never seen: copied from the wrist
-    out = to_model_input(joints, "ntu25", 16, timestamps=times)
-    assert np.isfinite(out).all()
-    reference = to_model_input(np.delete(joints, 10, axis=0), "ntu25", 16, np.delete(times, 10))
-    np.testing.assert_allclose(out, reference)
-    np.testing.assert_allclose(out[:, :, C["right_thumb"]], out[:, :, C["right_wrist"]])
-
-
-def test_to_model_input_rejects_empty_and_mismatched_input(ntu_sequence):
-    with pytest.raises(ValueError, match="empty"):
-        to_model_input(np.zeros((0, 25, 3)), "ntu25", 64)
-    with pytest.raises(ValueError, match="no valid frame"):
-        to_model_input(np.full((8, 25, 3), np.nan), "ntu25", 64)
-    with pytest.raises(ValueError, match="17 joints"):
-        to_model_input(ntu_sequence, "coco17", 64)
-    with pytest.raises(ValueError, match="timestamps"):
-        to_model_input(ntu_sequence, "ntu25", 64, timestamps=np.arange(5.0))
-
-
-def test_to_model_input_is_fast_enough_for_a_live_window(ntu_sequence):
+def test_to_input_is_fast_enough_for_a_live_window(ntu_sequence):
     window = ntu_sequence[:64]
-    best = min(timeit.repeat(lambda: to_model_input(window, "ntu25", 64), number=50, repeat=5))
+    best = min(timeit.repeat(lambda: to_input(window), number=50, repeat=5))
     assert best / 50 < 1e-3  # seconds per 64-frame window

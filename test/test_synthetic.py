@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dynapurls_ros.skeleton.preprocess import to_model_input
+from dynapurls_ros.skeleton.preprocess import to_input
 from dynapurls_ros.synthetic import MOTIONS, motion
 
 
@@ -15,7 +15,7 @@ def test_motion_is_a_moving_ntu25_sequence(label: str) -> None:
     assert seq.dtype == np.float32 and seq.shape[1:] == (25, 3) and len(seq) >= 60
     assert np.isfinite(seq).all()
     assert np.ptp(seq, axis=0).max() > 0.1, "some joint must travel more than 10 cm"
-    assert to_model_input(seq, "ntu25", 48).shape == (3, 48, 25)
+    assert to_input(seq[:48]).shape == (3, 48, 25)
 
 
 def test_motions_differ_where_their_names_say() -> None:

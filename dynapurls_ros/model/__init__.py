@@ -10,22 +10,15 @@ from dynapurls_ros.model.dynapurls import (
 )
 from dynapurls_ros.model.losses import LossOutput, SlotTemperature, slot_contrastive_loss
 from dynapurls_ros.model.partition import AdaptivePartition
-from dynapurls_ros.model.shift_gcn import (
-    ClassifierConfig,
-    EncoderConfig,
-    ShiftGCNClassifier,
-    ShiftGCNEncoder,
-)
+from dynapurls_ros.model.shift_gcn import EncoderConfig, ShiftGCNEncoder
 
 __all__ = [
     "AdaptivePartition",
     "Candidates",
-    "ClassifierConfig",
     "DynaPURLS",
     "EncoderConfig",
     "LossOutput",
     "ModelConfig",
-    "ShiftGCNClassifier",
     "ShiftGCNEncoder",
     "SlotTemperature",
     "TextProjection",

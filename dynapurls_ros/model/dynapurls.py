@@ -12,7 +12,6 @@ classes, so train and test compute the same function.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -48,7 +47,6 @@ class ModelConfig:
     fusion: tuple[float, float, float] = (1.0, 1.0, 1.0)
     init_logit_scale: float = 1 / 0.07
     max_logit_scale: float = 100.0
-    freeze_encoder: bool = False
     aux_classes: int = 0
 
     def __post_init__(self) -> None:
@@ -148,21 +146,10 @@ class DynaPURLS(nn.Module):
         self.temperature = SlotTemperature(len(SLOTS), cfg.init_logit_scale, cfg.max_logit_scale)
         self.register_buffer("slot_weights", fusion_slot_weights(*cfg.fusion), persistent=False)
         self.aux_head = nn.Linear(channels, cfg.aux_classes) if cfg.aux_classes else None
-        if cfg.freeze_encoder:
-            self.encoder.requires_grad_(False)
-            self.encoder.eval()
-
-    def train(self, mode: bool = True) -> DynaPURLS:
-        """A frozen encoder stays in eval mode (its BatchNorm statistics are fixed too)."""
-        super().train(mode)
-        if self.config.freeze_encoder:
-            self.encoder.eval()
-        return self
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """Skeleton windows ``(N, 3, T, 25)`` -> unit tokens ``(N, L = T'*V, C)``."""
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_encoder):
-            features = self.encoder(x)  # (N, C, T', V)
+        features = self.encoder(x)  # (N, C, T', V)
         return F.normalize(features.flatten(2).transpose(1, 2), dim=-1)
 
     def _check_class_text(self, class_text: torch.Tensor) -> torch.Tensor:
@@ -289,15 +276,3 @@ class DynaPURLS(nn.Module):
         model = cls(ModelConfig.from_dict(data["config"]))
         model.load_state_dict(data["state_dict"])
         return model.eval()
-
-    def save(self, path: str | Path) -> None:
-        torch.save(self.to_checkpoint(), Path(path))
-
-    @classmethod
-    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> DynaPURLS:
-        """Safe load (``weights_only=True``); errors name the file."""
-        try:
-            data = torch.load(Path(path), map_location=map_location, weights_only=True)
-            return cls.from_checkpoint(data)
-        except (OSError, RuntimeError, ValueError, KeyError) as exc:
-            raise ValueError(f"{path}: cannot load DynaPURLS checkpoint: {exc}") from exc

@@ -42,15 +42,12 @@ class LossOutput:
 
     total: torch.Tensor
     per_slot: torch.Tensor
-    aux: torch.Tensor | None = None
 
 
 def slot_contrastive_loss(
     sims: torch.Tensor,
     labels: torch.Tensor,
     scales: torch.Tensor,
-    aux_logits: torch.Tensor | None = None,
-    aux_weight: float = 0.0,
 ) -> LossOutput:
     """Summed symmetric per-slot contrastive loss.
 
@@ -59,8 +56,6 @@ def slot_contrastive_loss(
             slot, computed with the candidate-query rule (as at inference).
         labels: ``(N,)`` class indices into the K classes.
         scales: ``(S,)`` logit scales from :class:`SlotTemperature`.
-        aux_logits: optional ``(N, K_aux)`` logits of an auxiliary classifier over the
-            same labels, added with ``aux_weight``.
     """
     if sims.dim() != 3:
         raise ValueError(f"sims must be (N, K, S), got {tuple(sims.shape)}")
@@ -85,12 +80,7 @@ def slot_contrastive_loss(
     text_to_sample = per_class[present].mean(dim=0)  # (S,)
 
     per_slot = 0.5 * (sample_to_text + text_to_sample)
-    total = per_slot.sum()
-    aux = None
-    if aux_logits is not None:
-        aux = F.cross_entropy(aux_logits, labels)
-        total = total + aux_weight * aux
-    return LossOutput(total=total, per_slot=per_slot.detach(), aux=aux)
+    return LossOutput(total=per_slot.sum(), per_slot=per_slot.detach())
 
 
 def multi_positive_contrastive(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:

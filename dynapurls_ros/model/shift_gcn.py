@@ -14,8 +14,7 @@ model (and the paper's released features) uses.
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -33,8 +32,7 @@ class EncoderConfig:
     window by about 3x against Shift-GCN's full-rate first blocks. The default (stem +
     5 blocks, 64->128->256 channels, total temporal stride 16) maps a 64-frame window to
     ``T' = 4`` frames of 25 joint tokens of 256 channels (see
-    ``benchmarks/model_latency.py``). ``out_frames`` optionally average-pools time to a
-    fixed ``T'`` whatever the input length (the paper's released features use ``T' = 3``).
+    ``benchmarks/model_latency.py``).
     """
 
     in_channels: int = 3
@@ -45,7 +43,6 @@ class EncoderConfig:
     strides: tuple[int, ...] = (1, 1, 2, 2, 1)
     temporal_radius: int = 2
     learnable_shift: bool = True
-    out_frames: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
@@ -61,8 +58,6 @@ class EncoderConfig:
             or self.temporal_radius < 0
         ):
             raise ValueError(f"EncoderConfig: invalid widths/strides/radius in {self}")
-        if self.out_frames is not None and self.out_frames < 1:
-            raise ValueError(f"EncoderConfig: out_frames must be >= 1, got {self.out_frames}")
 
     @property
     def out_channels(self) -> int:
@@ -342,53 +337,4 @@ class ShiftGCNEncoder(nn.Module):
         y = F.relu(_channel_norm(self.stem_bn, self.stem(patches)))
         for block in self.blocks:
             y = block(y)
-        tokens = y.permute(0, 3, 1, 2)  # (N, C, T', V)
-        if cfg.out_frames is not None and tokens.shape[2] != cfg.out_frames:
-            tokens = F.adaptive_avg_pool2d(tokens, (cfg.out_frames, v))
-        return tokens
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    """Encoder plus a linear head over seen classes, for supervised pre-training."""
-
-    num_classes: int
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    dropout: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "num_classes": self.num_classes,
-            "encoder": self.encoder.to_dict(),
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
-        data = known_fields(cls, data)
-        if "encoder" in data:
-            data["encoder"] = EncoderConfig.from_dict(data["encoder"])
-        return cls(**data)
-
-
-class ShiftGCNClassifier(nn.Module):
-    """Shift-GCN with a global-average-pool + linear head (pre-training on seen classes).
-
-    ``classifier.encoder`` is a plain :class:`ShiftGCNEncoder`, so its state dict loads
-    into ``DynaPURLS.encoder`` after pre-training.
-    """
-
-    def __init__(self, config: ClassifierConfig) -> None:
-        super().__init__()
-        if config.num_classes < 1:
-            raise ValueError(f"ShiftGCNClassifier needs num_classes >= 1, got {config}")
-        self.config = config
-        self.encoder = ShiftGCNEncoder(config.encoder)
-        self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(self.encoder.out_channels, config.num_classes)
-        nn.init.normal_(self.head.weight, 0.0, math.sqrt(2.0 / config.num_classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 3, T, V)`` -> class logits ``(N, num_classes)``."""
-        pooled = self.encoder(x).mean(dim=(2, 3))
-        return self.head(self.dropout(pooled))
+        return y.permute(0, 3, 1, 2)  # (N, C, T', V)

@@ -2,7 +2,7 @@
 the live node."""
 
 from .layouts import CANONICAL, CANONICAL_BONES, LAYOUTS, JointLayout, get_layout
-from .preprocess import clean, normalize, resample, select_main_body, to_model_input
+from .preprocess import clean, normalize, resample, select_main_body, to_input
 
 __all__ = [
     "CANONICAL",
@@ -14,5 +14,5 @@ __all__ = [
     "normalize",
     "resample",
     "select_main_body",
-    "to_model_input",
+    "to_input",
 ]

@@ -1,8 +1,8 @@
 """Turn raw joint sequences into model input: clean, normalise, resample.
 
-The same chain (``to_model_input``) runs on every training sample and on every window in
-the live node, so training and inference see identically prepared data. It is numpy only
-and vectorised: a 64-frame window takes about 0.1-0.3 ms.
+The same chain (layout -> canonical joints, ``clean``, then ``to_input``) runs on every
+training window and on every window in the live node, so training and inference see
+identically prepared data. It is numpy only and vectorised.
 
 The canonical frame after ``normalize`` (see docs/DATA.md): origin at the spine base at the
 start of the sequence, +y along the spine (up), +x toward the body's left (right hip ->
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .layouts import CANONICAL_PARENTS, NTU25_JOINTS, JointLayout, get_layout
+from .layouts import NTU25_JOINTS, JointLayout, get_layout
 
 SPINE_BASE = NTU25_JOINTS.index("spine_base")
 SPINE_SHOULDER = NTU25_JOINTS.index("spine_shoulder")
@@ -50,13 +50,22 @@ def _finite_joints(x: np.ndarray) -> np.ndarray:
     return finite[..., 0] & finite[..., 1] & finite[..., 2]
 
 
-def _clean(
-    joints: np.ndarray, parents: Sequence[int] | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """``clean`` plus the boolean mask of the input frames kept (None: all were kept)."""
+def clean(joints: np.ndarray, parents: Sequence[int] | None = None) -> np.ndarray:
+    """Replace NaN/inf joints so that every returned value is finite.
+
+    A joint counts as missing in a frame when any of its coordinates is NaN/inf. Frames
+    where every joint is missing are dropped (the body was not tracked then). Each other
+    missing joint is linearly interpolated over time from the frames where it was seen,
+    holding the first/last seen position at the ends. A joint missing in *every* frame is
+    copied from its nearest seen ancestor in ``parents`` (``parents[v]`` is the parent of
+    joint ``v``, -1 for the root, e.g. ``layouts.CANONICAL_PARENTS``); without ``parents``
+    that is a ValueError. An input with no valid frame raises ValueError.
+
+    Returns ``(T', V, 3)`` float32 with ``T' <= T``; the input itself when it was clean.
+    """
     x = _as_sequence(joints)
     if np.isfinite(x).all():
-        return x, None
+        return x
     valid = _finite_joints(x)  # (T, V)
     kept = valid.any(axis=1)
     if not kept.any():
@@ -90,23 +99,7 @@ def _clean(
                 if source < 0:
                     raise ValueError(f"joint {v} and all its ancestors are NaN/inf in every frame")
             out[:, v] = out[:, source]
-    return out, kept
-
-
-def clean(joints: np.ndarray, parents: Sequence[int] | None = None) -> np.ndarray:
-    """Replace NaN/inf joints so that every returned value is finite.
-
-    A joint counts as missing in a frame when any of its coordinates is NaN/inf. Frames
-    where every joint is missing are dropped (the body was not tracked then). Each other
-    missing joint is linearly interpolated over time from the frames where it was seen,
-    holding the first/last seen position at the ends. A joint missing in *every* frame is
-    copied from its nearest seen ancestor in ``parents`` (``parents[v]`` is the parent of
-    joint ``v``, -1 for the root, e.g. ``layouts.CANONICAL_PARENTS``); without ``parents``
-    that is a ValueError. An input with no valid frame raises ValueError.
-
-    Returns ``(T', V, 3)`` float32 with ``T' <= T``; the input itself when it was clean.
-    """
-    return _clean(joints, parents)[0]
+    return out
 
 
 def normalize(joints: np.ndarray) -> np.ndarray:
@@ -245,31 +238,7 @@ def mirror(joints: np.ndarray, layout: str | JointLayout) -> np.ndarray:
     return out
 
 
-def to_model_input(
-    joints: np.ndarray,
-    layout: str | JointLayout,
-    length: int,
-    timestamps: Sequence[float] | np.ndarray | None = None,
-) -> np.ndarray:
-    """One person's ``(T, V, 3)`` sequence in ``layout`` -> ``(3, length, 25)`` float32.
-
-    Maps to the canonical layout, cleans NaN/inf (joints the source never saw are copied
-    from their canonical parent), normalises (``normalize``) and resamples to ``length``
-    frames (on ``timestamps`` when given). Raises ValueError for an empty sequence, a
-    sequence without a single valid frame, or a shape that does not fit ``layout``.
-    """
-    spec = get_layout(layout)
-    x = _as_sequence(joints)
-    if x.shape[1] != spec.num_joints:
-        raise ValueError(
-            f"layout {spec.name!r} has {spec.num_joints} joints, got {x.shape[1]} per frame"
-        )
-    if timestamps is not None:
-        timestamps = np.asarray(timestamps, dtype=np.float64)
-        if timestamps.shape != (len(x),):
-            raise ValueError(f"expected {len(x)} timestamps, got shape {timestamps.shape}")
-    canonical, kept = _clean(spec.to_canonical(x), CANONICAL_PARENTS)
-    if timestamps is not None and kept is not None:
-        timestamps = timestamps[kept]
-    window = resample(normalize(canonical), length, timestamps)
-    return np.ascontiguousarray(window.transpose(2, 0, 1))
+def to_input(window: np.ndarray) -> np.ndarray:
+    """``(T, 25, 3)`` clean canonical window -> normalised ``(3, T, 25)`` float32 model
+    input: what training, evaluation and the live recognizer all feed the network."""
+    return np.ascontiguousarray(normalize(window).transpose(2, 0, 1), dtype=np.float32)

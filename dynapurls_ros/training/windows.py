@@ -16,7 +16,7 @@ import torch
 
 from dynapurls_ros.datasets import SkeletonSample
 from dynapurls_ros.skeleton.layouts import get_layout
-from dynapurls_ros.skeleton.preprocess import clean, normalize, resample
+from dynapurls_ros.skeleton.preprocess import clean, resample, to_input
 
 
 def canonical_clip(sample: SkeletonSample, layout: str, frame_rate: float) -> np.ndarray:
@@ -31,11 +31,6 @@ def place(clip: np.ndarray, length: int, start: int) -> np.ndarray:
     ``-start`` frames into the window); frames outside the clip hold the nearest pose."""
     index = np.clip(np.arange(start, start + length), 0, len(clip) - 1)
     return clip[index]
-
-
-def to_input(window: np.ndarray) -> np.ndarray:
-    """``(T, 25, 3)`` raw canonical window -> normalised ``(3, T, 25)`` model input."""
-    return np.ascontiguousarray(normalize(window).transpose(2, 0, 1), dtype=np.float32)
 
 
 def random_window(clip: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
