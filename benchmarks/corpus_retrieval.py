@@ -9,9 +9,9 @@ target's motions onto them. It tells a naming failure that lies in the texts (a 
 with no counterpart in the corpus) from one that lies in the motion-to-text map (the
 counterparts exist, the clips land elsewhere).
 
-    python benchmarks/cross_dataset.py --setups cmu --save-dir runs/cross
-    python benchmarks/corpus_retrieval.py runs/cross/cmu-seed0.pt --target nw_ucla
-    python benchmarks/corpus_retrieval.py runs/cross/cmu-seed0.pt --target cmu_mocap
+    dynapurls train --corpus cmu_mocap -o runs/cross/cmu-seed0.pt
+    python -m benchmarks.corpus_retrieval runs/cross/cmu-seed0.pt --target nw_ucla
+    python -m benchmarks.corpus_retrieval runs/cross/cmu-seed0.pt --target cmu_mocap
 
 With ``--target cmu_mocap`` the clips are ``--trials`` of the corpus' own trials (the
 training data of a corpus-trained model: a reference for what ``agree`` reaches where
@@ -29,22 +29,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from cross_dataset import CORPUS  # noqa: E402
-from results import add_dataset_option, dataset_options  # noqa: E402
-
-from dynapurls_ros.checkpoint import load_checkpoint  # noqa: E402
-from dynapurls_ros.model.dynapurls import GLOBAL_INDEX, DynaPURLS  # noqa: E402
-from dynapurls_ros.training.corpus import load_corpus  # noqa: E402
-from dynapurls_ros.training.evaluate import (  # noqa: E402
-    class_text,
+from benchmarks.common import add_dataset_option, dataset_options
+from dynapurls_ros.checkpoint import load_checkpoint
+from dynapurls_ros.model.dynapurls import GLOBAL_INDEX, DynaPURLS
+from dynapurls_ros.training.corpus import load_corpus
+from dynapurls_ros.training.evaluate import (
+    class_texts,
     clip_means,
     prepare,
     stacked_windows,
     unseen_test,
 )
+
+CORPUS = "cmu_mocap"
 
 
 def distinct_texts(texts: list[str], embeddings: torch.Tensor) -> tuple[list[str], torch.Tensor]:
@@ -85,14 +82,14 @@ def main() -> int:
     if args.target == CORPUS:  # the corpus' own trials, each named by its description
         pick = np.random.default_rng(0).choice(len(corpus.clips), args.trials, replace=False)
         clips = [corpus.clips[i] for i in pick]
-        labels = corpus.text_ids[pick]
+        labels = corpus.own[pick].float().argmax(dim=1).numpy()  # its CMU description
         names = list(corpus.texts)
         name_text = corpus.embeddings
     else:
         setup = prepare(info, [args.target], None, "labels", options)
         clips, labels = unseen_test(setup)
         names = [setup.clipset.class_names[k] for k in setup.unseen]
-        name_text = class_text(model, setup)[setup.unseen][:, GLOBAL_INDEX]
+        name_text = class_texts(model, setup).select(setup.unseen).first[:, GLOBAL_INDEX]
     motion = global_features(model, clips, info.window_length)
     retrieved = (motion @ corpus_text.T).argmax(dim=1).numpy()  # best corpus text per clip
     nearest = (name_text @ corpus_text.T).topk(args.near, dim=1).indices.numpy()

@@ -18,9 +18,9 @@ serves cached vectors only (a text missing from the bundle is an error that name
 never a silent substitute). Pack after one local run of the same jobs has filled the
 cache. The bundle stays out of git (it is derived from the datasets).
 
-    python benchmarks/device_bundle.py pack bundle --datasets cmu_mocap nw_ucla gtu3d
-    python benchmarks/device_bundle.py run bundle benchmarks/cross_dataset.py --device cuda
-    python benchmarks/device_bundle.py run bundle -m dynapurls_ros train --device cuda ...
+    python -m benchmarks.device_bundle pack bundle --datasets cmu_mocap nw_ucla gtu3d
+    python -m benchmarks.device_bundle run bundle benchmarks/cross_dataset.py --device cuda
+    python -m benchmarks.device_bundle run bundle -m dynapurls_ros train --device cuda ...
 """
 
 from __future__ import annotations
@@ -40,16 +40,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from dynapurls_ros import datasets  # noqa: E402
-from dynapurls_ros.datasets import SkeletonDataset, SkeletonSample, load_dataset  # noqa: E402
-from dynapurls_ros.paths import cache_dir, data_root  # noqa: E402
-from dynapurls_ros.skeleton.layouts import CANONICAL  # noqa: E402
-from dynapurls_ros.text import encoder as text_encoder  # noqa: E402
-from dynapurls_ros.text.encoder import TextEncoder  # noqa: E402
-from dynapurls_ros.training.windows import canonical_clip  # noqa: E402
+from dynapurls_ros import datasets
+from dynapurls_ros.datasets import SkeletonDataset, SkeletonSample, load_dataset
+from dynapurls_ros.paths import cache_dir, data_root
+from dynapurls_ros.skeleton.layouts import CANONICAL
+from dynapurls_ros.text import encoder as text_encoder
+from dynapurls_ros.text.encoder import TextEncoder
+from dynapurls_ros.training.windows import canonical_clip
 
 RESOLUTION = 1000.0  # stored units per metre
 DATA_FILES = ("splits", "reference")  # folders of the data root the benchmarks read

@@ -11,8 +11,8 @@ axis swings once per stride (two steps); the stride frequency is the best least-
 sinusoid over a grid of frequencies, which works on clips of one or two strides where an
 FFT's bins are too coarse. Long trials are measured in windows of ``--window`` seconds.
 
-    python benchmarks/frame_rate.py
-    python benchmarks/frame_rate.py --datasets nw_ucla --dataset-option nw_ucla.fps=15
+    python -m benchmarks.frame_rate
+    python -m benchmarks.frame_rate --datasets nw_ucla --dataset-option nw_ucla.fps=15
 """
 
 from __future__ import annotations
@@ -21,18 +21,13 @@ import argparse
 import re
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from results import add_dataset_option, dataset_options  # noqa: E402
-
-from dynapurls_ros.datasets import load_dataset  # noqa: E402
-from dynapurls_ros.skeleton.layouts import NTU25_JOINTS, get_layout  # noqa: E402
-from dynapurls_ros.skeleton.preprocess import clean  # noqa: E402
+from benchmarks.common import add_dataset_option, dataset_options
+from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.skeleton.layouts import NTU25_JOINTS, get_layout
+from dynapurls_ros.skeleton.preprocess import clean
 
 LEFT_ANKLE, RIGHT_ANKLE = NTU25_JOINTS.index("left_ankle"), NTU25_JOINTS.index("right_ankle")
 STRIDES_PER_S = np.linspace(0.25, 3.0, 276)  # 0.5-6 steps/s in steps of 0.02 steps/s

@@ -7,7 +7,7 @@ Prints, for a 64-frame window:
   * parameter counts;
   * MiniLM time to encode 120 labels x 8 slots, fresh and through the disk cache.
 
-Run: ``python benchmarks/model_latency.py [--iters 300] [--classes 60] [--no-text]``.
+Run: ``python -m benchmarks.model_latency [--iters 300] [--classes 60] [--no-text]``.
 Latencies on a shared machine vary with the load of other processes; p95 shows it.
 """
 

@@ -38,8 +38,8 @@ discovery and a random ``ROS_DOMAIN_ID`` per run, set here whatever the caller's
 environment says. Latencies on a machine shared with other jobs vary with their load:
 the 1-minute load average is printed next to the figures.
 
-    python benchmarks/node_latency.py --duration 60 --people 1 4 8
-    python benchmarks/node_latency.py --soak 600
+    python -m benchmarks.node_latency --duration 60 --people 1 4 8
+    python -m benchmarks.node_latency --soak 600
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ from typing import Any
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CHECKPOINT = REPO_ROOT / "dynapurls_ros" / "weights" / "default.pt"
+from benchmarks.common import REPO, RUNS
+
+DEFAULT_CHECKPOINT = REPO / "dynapurls_ros" / "weights" / "default.pt"
 NODE_NAME = "action_recognizer"
 PUBLISH_HZ = 30.0
 NS_PER_S = 1_000_000_000
@@ -83,7 +84,7 @@ def child_env(domain_id: int, log_dir: Path) -> dict[str, str]:
     env["ROS_DOMAIN_ID"] = str(domain_id)
     prefixes = [sys.prefix, *env.get("AMENT_PREFIX_PATH", "").split(os.pathsep)]
     env["AMENT_PREFIX_PATH"] = os.pathsep.join(dict.fromkeys(filter(None, prefixes)))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["ROS_LOG_DIR"] = str(log_dir)
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("HF_HUB_OFFLINE", "1")
@@ -104,7 +105,7 @@ class NodeProcess:
         self.log_path = log
         self._log = log.open("w", encoding="utf-8")
         self.process = subprocess.Popen(
-            command, env=env, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT
+            command, env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     @property
@@ -618,13 +619,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"checkpoint not found: {args.checkpoint}")
     args.checkpoint = args.checkpoint.resolve()
     name = "node_latency_soak.json" if args.soak is not None else "node_latency.json"
-    args.output = args.output or REPO_ROOT / "runs" / name
+    args.output = args.output or RUNS / name
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    # The checkout's package (the one the node child runs), not an installed copy.
-    sys.path.insert(0, str(REPO_ROOT))
     args = parse_args(argv)
     source, clips = load_clips(args.source, args.seed)
     if args.vocabulary is None:

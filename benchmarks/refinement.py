@@ -1,11 +1,10 @@
 """Online refinement benchmark: zero-shot top-1 without vs with test-time text refinement.
 
 Protocol: for each split and training seed, a checkpoint trained on the seen classes
-(``TrainConfig(datasets=[dataset], split=split, seed=seed)``, or the recipe the flags
-``--corpus --text-weight --encoder-epochs --align-epochs --views`` name, which the
-checkpoint folder's name then records; cached under ``runs/refinement/``; delete it to
-retrain, or train it elsewhere, e.g. on a GPU, with the same recipe and put it there,
-named as :func:`checkpoint` names it). Its unseen-class test clips are
+(the shipped recipe, or the one the recipe flags name, which the checkpoint folder's
+name then records; cached under ``runs/refinement/``; delete it to retrain, or train it
+elsewhere, e.g. on a GPU, with the same recipe and put it there, named as
+:func:`checkpoint` names it). Its unseen-class test clips are
 streamed once in each of ``--orders`` shuffled orders (seeds 0..N-1), one clip at a
 time: each clip is predicted with the texts refined so far, then observed, as the live
 recognizer does. "without" is the encoded texts' top-1 on the same clips (order does not
@@ -22,15 +21,13 @@ printed as they are produced and appended as JSON lines to ``--results``.
 Before that, the cost of one online update (single thread, full bank, p50/p95 over
 ``--cost-windows`` updates) and the bank's memory for a few vocabulary/bank sizes.
 
-    python benchmarks/refinement.py                      # everything
-    python benchmarks/refinement.py --cost-only
-    python benchmarks/refinement.py --splits nw_ucla:5/5 --seeds 0 --orders 2
-    python benchmarks/refinement.py --summary            # table from --results
-    python benchmarks/refinement.py --splits gtu3d:7/7 --vocabulary-size 2 \
+    python -m benchmarks.refinement                      # everything
+    python -m benchmarks.refinement --cost-only
+    python -m benchmarks.refinement --splits nw_ucla:5/5 --seeds 0 --orders 2
+    python -m benchmarks.refinement --summary            # table from --results
+    python -m benchmarks.refinement --splits gtu3d:7/7 --vocabulary-size 2 \
         --variants full --variant threshold=0.6          # every GTU-3D pair, one setting
-    python benchmarks/refinement.py --corpus cmu_mocap --text-weight 1 \
-        --encoder-epochs 10 --views 4                    # the shipped model's recipe
-    python benchmarks/refinement.py --stream blocked --variants full
+    python -m benchmarks.refinement --stream blocked --variants full
 """
 
 from __future__ import annotations
@@ -50,25 +47,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from dynapurls_ros.checkpoint import RunInfo, load_checkpoint, save_checkpoint  # noqa: E402
-from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS, ModelConfig  # noqa: E402
-from dynapurls_ros.model.shift_gcn import EncoderConfig  # noqa: E402
-from dynapurls_ros.refinement import RefinementConfig, TextRefiner  # noqa: E402
-from dynapurls_ros.refinement.refiner import CollapseGuard  # noqa: E402
-from dynapurls_ros.refinement.stream import (  # noqa: E402
+from benchmarks.common import RUNS as ALL_RUNS
+from benchmarks.common import add_recipe_arguments, mean_std, recipe, recipe_tag
+from dynapurls_ros.checkpoint import RunInfo, load_checkpoint, save_checkpoint
+from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS, ModelConfig
+from dynapurls_ros.model.shift_gcn import EncoderConfig
+from dynapurls_ros.refinement import RefinementConfig, TextRefiner
+from dynapurls_ros.refinement.refiner import CollapseGuard
+from dynapurls_ros.refinement.stream import (
     STREAM_ORDERS,
     StreamFeatures,
     stream_features,
     stream_orders,
     sub_vocabulary,
 )
-from dynapurls_ros.training.evaluate import class_text, prepare, unseen_test  # noqa: E402
-from dynapurls_ros.training.train import TrainConfig, train  # noqa: E402
+from dynapurls_ros.training.evaluate import class_texts, prepare, unseen_test
+from dynapurls_ros.training.train import TrainConfig, train
 
-RUNS = REPO / "runs" / "refinement"
+RUNS = ALL_RUNS / "refinement"
 SPLITS = ("nw_ucla:8/2", "nw_ucla:5/5", "gtu3d:7/7")
 FULL = RefinementConfig(enabled=True)
 VARIANTS = {
@@ -82,45 +78,17 @@ VARIANTS = {
 COST_CASES = ((5, 16), (7, 16), (7, 32), (60, 16))
 
 
-def recipe_folder(recipe: TrainConfig) -> Path:
-    """Where checkpoints of ``recipe`` live: the default recipe keeps the historic
-    ``ckpt`` folder, any other is named by what differs from it."""
-    default = TrainConfig()
-    parts = [
-        f"{name}{getattr(recipe, name)}"
-        for name in ("corpus", "text_weight", "encoder_epochs", "align_epochs", "views")
-        if getattr(recipe, name) != getattr(default, name)
-    ]
-    return RUNS / ("ckpt" if not parts else "ckpt-" + "-".join(parts))
+def recipe_folder(config: TrainConfig) -> Path:
+    """Where checkpoints of a recipe live: named by what it changes from the default."""
+    return RUNS / ("ckpt-" + recipe_tag(config))
 
 
-def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags naming the training recipe of the checkpoints (see :func:`recipe_of`)."""
-    recipe = parser.add_argument_group("training recipe of the checkpoints")
-    recipe.add_argument("--corpus", help="text-motion corpus added to training (cmu_mocap)")
-    recipe.add_argument("--text-weight", type=float, default=TrainConfig.text_weight)
-    recipe.add_argument("--encoder-epochs", type=int, default=TrainConfig.encoder_epochs)
-    recipe.add_argument("--align-epochs", type=int, default=TrainConfig.align_epochs)
-    recipe.add_argument("--views", type=int, default=TrainConfig.views)
-    recipe.add_argument("--device", default="cpu", help="torch device that trains them")
-
-
-def recipe_of(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        corpus=args.corpus,
-        text_weight=args.text_weight,
-        encoder_epochs=args.encoder_epochs,
-        align_epochs=args.align_epochs,
-        views=args.views,
-        device=args.device,
-    )
-
-
-def checkpoint(recipe: TrainConfig, dataset: str, split: str, seed: int) -> Path:
-    path = recipe_folder(recipe) / f"{dataset}_{split.replace('/', '-')}_s{seed}.pt"
+def checkpoint(config: TrainConfig) -> Path:
+    """The checkpoint of ``config`` (one dataset, split and seed), trained if missing."""
+    dataset, split, seed = config.datasets[0], config.split, config.seed
+    path = recipe_folder(config) / f"{dataset}_{split.replace('/', '-')}_s{seed}.pt"
     if not path.exists():
         print(f"training {dataset} {split} seed {seed} -> {path} ...", flush=True)
-        config = replace(recipe, datasets=[dataset], split=split, seed=seed)
         result = train(config, progress=False)
         save_checkpoint(path, result.model, result.info)
         print(f"  trained in {result.seconds:.0f} s -> {path}", flush=True)
@@ -148,7 +116,7 @@ def test_stream(
             )
             return model, info, model.prepare(data["text"]), stream
     setup = prepare(info, [dataset], split, "bank")
-    text = class_text(model, setup)[setup.unseen]
+    text = class_texts(model, setup).select(setup.unseen).first
     candidates = model.prepare(text)
     clips, labels = unseen_test(setup)
     stream = stream_features(model, candidates, clips, labels, info.window_length)
@@ -216,11 +184,6 @@ def streams(
         yield list(classes), *sub_vocabulary(candidates, stream, classes)
 
 
-def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):5.1f} ± {spread:4.1f}"
-
-
 def summary(rows: list[dict]) -> None:
     """Top-1 without/with per split and variant, and the per-class view: the mean of the
     per-class top-1 (every class counts alike) and the weakest class, whose loss a gain
@@ -230,12 +193,12 @@ def summary(rows: list[dict]) -> None:
         "| Δ best | class mean without → with | weakest class without → with | runs |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for recipe, split in dict.fromkeys((r.get("recipe", "ckpt"), r["split"]) for r in rows):
+    for name, split in dict.fromkeys((r.get("recipe", "ckpt"), r["split"]) for r in rows):
         for variant in dict.fromkeys(r["variant"] for r in rows):
             chosen = [
                 r
                 for r in rows
-                if (r.get("recipe", "ckpt"), r["split"], r["variant"]) == (recipe, split, variant)
+                if (r.get("recipe", "ckpt"), r["split"], r["variant"]) == (name, split, variant)
             ]
             if not chosen:
                 continue
@@ -253,7 +216,7 @@ def summary(rows: list[dict]) -> None:
                     f"{statistics.mean(min(o['class_top1']) for o in orders):.1f}"
                 )
             print(
-                f"| {recipe} | {split} | {variant} | {mean_std(base)} | {mean_std(top1)} | "
+                f"| {name} | {split} | {variant} | {mean_std(base)} | {mean_std(top1)} | "
                 f"{statistics.mean(delta):+.1f} | {min(delta):+.1f} | {max(delta):+.1f} | "
                 f"{classes} | {len(delta)} |"
             )
@@ -284,7 +247,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary", action="store_true", help="table of --results, then exit")
     add_recipe_arguments(parser)
     args = parser.parse_args(argv)
-    recipe = recipe_of(args)
     if args.summary:
         lines = args.results.read_text(encoding="utf-8").splitlines()
         latest = {}
@@ -319,9 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         label = name if args.vocabulary_size is None else f"{name} {args.vocabulary_size}-way"
         label += " blocked" if args.stream == "blocked" else ""
         for seed in args.seeds:
-            model, _, full_candidates, full_stream = test_stream(
-                checkpoint(recipe, dataset, split, seed), dataset, split
-            )
+            config = recipe(args, datasets=[dataset], split=split, seed=seed)
+            model, _, full_candidates, full_stream = test_stream(checkpoint(config), dataset, split)
             subsets = streams(full_candidates, full_stream, args.vocabulary_size)
             for (classes, candidates, stream), variant in (
                 (subset, variant) for subset in subsets for variant in variants
@@ -333,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                 row = {
                     "split": label,
                     "classes": classes,
-                    "recipe": recipe_folder(recipe).name,
+                    "recipe": recipe_folder(config).name,
                     "seed": seed,
                     "variant": variant,
                     "top1_encoded": baseline,

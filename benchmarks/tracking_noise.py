@@ -6,26 +6,21 @@ changes length within a clip. The corpus augmentations (``training.corpus``:
 ``add_jitter``, ``add_drift``) are sized from these figures. All on normalised clips
 at 30 fps (lengths in torso lengths), up to ``--clips`` clips per dataset.
 
-    python benchmarks/tracking_noise.py
+    python -m benchmarks.tracking_noise
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from results import add_dataset_option, dataset_options  # noqa: E402
-
-from dynapurls_ros.datasets import load_dataset  # noqa: E402
-from dynapurls_ros.skeleton.layouts import NTU25_JOINTS  # noqa: E402
-from dynapurls_ros.skeleton.preprocess import normalize  # noqa: E402
-from dynapurls_ros.training.windows import clips_for  # noqa: E402
+from benchmarks.common import add_dataset_option, dataset_options
+from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.skeleton.layouts import NTU25_JOINTS
+from dynapurls_ros.skeleton.preprocess import normalize
+from dynapurls_ros.training.windows import clips_for
 
 LIMBS = [  # (joint, parent): the bones every layout tracks
     (f"{side}_{child}", f"{side}_{parent}")

@@ -1,4 +1,4 @@
-"""Zero-shot benchmark of the recognition core (NW-UCLA, GTU-3D).
+"""Zero-shot benchmark of the recognition core (NW-UCLA, UTD-MHAD, GTU-3D splits).
 
 Protocol: train on the seen classes of a split (all views), test on every clip of its
 unseen classes; the checkpoint is the final epoch (nothing is chosen on test data).
@@ -15,22 +15,27 @@ frozen encoder (stage 2) and is evaluated:
   template fallback's descriptions (the description benchmark: labels, template, bank,
   reference on the same encoders and seeds).
 
-``--corpus cmu_mocap`` adds the CMU text-motion corpus to both training stages (rows
-get a ``+cmu_mocap`` suffix); the unseen classes stay unseen (CMU's free text is not
-checked against their names, see docs/MODEL.md).
+- ``full, test labels`` / ``full, test varied``: the full model as trained, scored with
+  the label names alone / with the mean over each label's phrasings.
+
+The training recipe is the shipped one unless the recipe flags change it (rows are
+tagged with what they change, or ``--tag``); ``--corpus cmu_mocap`` adds the CMU
+text-motion corpus to both training stages (the unseen classes stay unseen: CMU's free
+text is not checked against their names, see docs/MODEL.md). The ``full`` model of each
+job is kept under ``runs/zero_shot/<recipe>/``.
 
 Jobs can be split over processes (``--shard 0/2`` and ``--shard 1/2``); each appends
 JSON lines to ``--results``, and ``--summary`` prints mean ± std per split and variant.
 
-    python benchmarks/zero_shot.py --splits 8/2 5/5 --seeds 0 1 2 3 4
-    python benchmarks/zero_shot.py --random-splits 10 --seeds 0 --variants full
-    python benchmarks/zero_shot.py --summary
+    python -m benchmarks.zero_shot --splits 8/2 5/5 --seeds 0 1 2 3 4
+    python -m benchmarks.zero_shot --dataset utd_mhad --splits 22/5 18/9 14/13
+    python -m benchmarks.zero_shot --random-splits 10 --seeds 0 --variants full
+    python -m benchmarks.zero_shot --summary
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
 import sys
@@ -40,31 +45,33 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from results import (  # noqa: E402
+from benchmarks.common import (
+    RUNS,
     add_dataset_option,
+    add_recipe_arguments,
     append_rows,
     dataset_options,
     mean_std,
     read_rows,
+    recipe,
+    recipe_tag,
 )
+from dynapurls_ros.checkpoint import save_checkpoint
+from dynapurls_ros.training.evaluate import evaluate, prepare
+from dynapurls_ros.training.train import FULL_FUSION, GLOBAL_ONLY, train_encoder_stage
 
-from dynapurls_ros.model.dynapurls import fusion_slot_weights  # noqa: E402
-from dynapurls_ros.training import train as T  # noqa: E402
-from dynapurls_ros.training.evaluate import evaluate, prepare  # noqa: E402
-
+# name: (fusion, stage-2 descriptions (None: the recipe's), test descriptions)
 VARIANTS = {
-    "global": ((1.0, 0.0, 0.0), "bank"),
-    "global+parts": ((1.0, 1.0, 0.0), "bank"),
-    "full": ((1.0, 1.0, 1.0), "bank"),
-    "full-reference": ((1.0, 1.0, 1.0), "reference"),
-    "full-labels": ((1.0, 1.0, 1.0), "labels"),
-    "full-template": ((1.0, 1.0, 1.0), "template"),
+    "global": (GLOBAL_ONLY, None, "bank"),
+    "global+parts": ((1.0, 1.0, 0.0), None, "bank"),
+    "full": (FULL_FUSION, None, "bank"),
+    "full, test labels": (FULL_FUSION, None, "labels"),
+    "full, test varied": (FULL_FUSION, None, "varied"),
+    "full-reference": (FULL_FUSION, "reference", "reference"),
+    "full-labels": (FULL_FUSION, "labels", "labels"),
+    "full-template": (FULL_FUSION, "template", "template"),
 }
 DEFAULT_VARIANTS = ["global", "global+parts", "full", "full-reference"]
-WINDOW = T.TrainConfig.window_length
 
 
 def jobs(args: argparse.Namespace) -> list[tuple[str, str, int]]:
@@ -75,60 +82,40 @@ def jobs(args: argparse.Namespace) -> list[tuple[str, str, int]]:
 
 def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> list[dict]:
     options = dataset_options(args.dataset_option)
-    config = T.TrainConfig(
-        datasets=[dataset],
-        split=split,
-        seed=seed,
-        encoder_epochs=args.encoder_epochs,
-        align_epochs=args.align_epochs,
-        views=args.views,
-        window_length=args.window_length,
-        corpus=args.corpus,
-        text_weight=args.text_weight,
-        device=args.device,
-        dataset_options=options,
-    )
-    start = time.perf_counter()
-    stage = T.train_encoder_stage(config, progress=False)
-    model, data, text = stage.model, stage.data, stage.class_text
-    stage1 = time.perf_counter() - start
-    encoder_state = {k: v.clone() for k, v in model.state_dict().items()}
-
+    config = recipe(args, datasets=[dataset], split=split, seed=seed, dataset_options=options)
+    tag = args.tag or recipe_tag(config)
+    tag += "".join(f"+{d}.{k}={v}" for d, k, v in args.dataset_option)
+    stage = train_encoder_stage(config, progress=False)
     rows = []
     for variant in args.variants:
-        fusion, source = VARIANTS[variant]
-        if source == "reference" and dataset != "nw_ucla":
+        fusion, train_source, test_source = VARIANTS[variant]
+        if "reference" in (train_source, test_source) and dataset != "nw_ucla":
             continue
-        vconfig = dataclasses.replace(config, fusion=fusion, descriptions=source)
-        model.load_state_dict(encoder_state)
-        model.slot_weights.copy_(fusion_slot_weights(*fusion))
-        vtext = text if source == "bank" else T.seen_text(data, vconfig).to(args.device)
-        t0 = time.perf_counter()
-        T.seed_everything(seed)
-        T.train_alignment(model, stage.tokens, stage.labels, vtext, vconfig, corpus=stage.corpus)
-        stage2 = time.perf_counter() - t0
-        info = T.run_info(vconfig, data)
-        result = evaluate(model.cpu(), info, prepare(info, [dataset], split, source, options))
-        model.to(args.device)
+        start = time.perf_counter()
+        result = stage.align(fusion=fusion, descriptions=train_source)
+        seconds = stage.seconds + time.perf_counter() - start
+        metrics = evaluate(
+            result.model, result.info, prepare(result.info, [dataset], split, test_source, options)
+        )
+        if variant == "full":
+            name = f"{dataset}_{split.replace('/', '-')}_s{seed}.pt"
+            save_checkpoint(RUNS / "zero_shot" / tag / name, result.model, result.info)
         row = {
             "dataset": dataset,
             "split": split,
             "seed": seed,
-            "variant": variant
-            + ("+" + args.corpus if args.corpus else "")
-            + (f"+text{args.text_weight:g}" if args.text_weight else "")
-            + "".join(f"+{d}.{k}={v}" for d, k, v in args.dataset_option)
-            + (f"+window{args.window_length}" if args.window_length != WINDOW else ""),
-            "top1": result["top1"],
-            "top5": result["top5"],
-            "gzsl": result.get("gzsl"),
-            "per_class": result["per_class"],
-            "train_seconds": round(stage1 + stage2, 1),
+            "recipe": tag,
+            "variant": variant,
+            "top1": metrics["top1"],
+            "top5": metrics["top5"],
+            "gzsl": metrics.get("gzsl"),
+            "per_class": metrics["per_class"],
+            "train_seconds": round(seconds, 1),
             "threads": torch.get_num_threads(),
-            "device": args.device,
+            "device": config.device,
         }
         print(
-            f"{dataset:8s} {split:10s} seed {seed}  {row['variant']:24s} top1 {row['top1']:5.1f}  "
+            f"{dataset:8s} {split:10s} seed {seed} {tag} {variant:18s} top1 {row['top1']:5.1f}  "
             f"top5 {row['top5']:5.1f}  train {row['train_seconds']:.0f}s",
             flush=True,
         )
@@ -141,17 +128,17 @@ def summary(path: Path) -> None:
     groups: dict[tuple[str, str, str, str], list[dict]] = defaultdict(list)
     for row in rows:
         split = "random5 (mean of splits)" if row["split"].startswith("random5") else row["split"]
-        groups[(row["dataset"], split, row["variant"], row.get("device", "cpu"))].append(row)
-    print(
-        f"{'dataset':8s} {'split':26s} {'variant':24s} {'device':6s} {'n':>3s}  "
-        "top-1 mean ± std   train s"
-    )
-    for (dataset, split, variant, device), members in sorted(groups.items()):
+        key = (row["dataset"], split, row.get("recipe", ""), row["variant"], row["device"])
+        groups[key].append(row)
+    print("| dataset | split | recipe | variant | device | n | top-1 | seeds | train s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (dataset, split, tag, variant, device), members in sorted(groups.items()):
         top1 = [m["top1"] for m in members]
         seconds = statistics.mean(m["train_seconds"] for m in members)
+        seeds = ",".join(str(m["seed"]) for m in members)
         print(
-            f"{dataset:8s} {split:26s} {variant:24s} {device:6s} {len(top1):3d}  "
-            f"{mean_std(top1)}       {seconds:5.0f}"
+            f"| {dataset} | {split} | {tag} | {variant} | {device} | {len(top1)} | "
+            f"{mean_std(top1)} | {seeds} | {seconds:.0f} |"
         )
 
 
@@ -162,27 +149,12 @@ def main() -> int:
     parser.add_argument("--random-splits", type=int, default=0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=list(VARIANTS))
-    parser.add_argument("--encoder-epochs", type=int, default=10)
-    parser.add_argument("--align-epochs", type=int, default=8)
-    parser.add_argument("--views", type=int, default=4)
-    parser.add_argument(
-        "--window-length",
-        type=int,
-        default=WINDOW,
-        help="frames per window at the 30 fps model rate",
-    )
+    add_recipe_arguments(parser)
+    parser.add_argument("--tag", help="name of this recipe in the results (default: derived)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="cpu", help="torch device of the network")
-    parser.add_argument("--corpus", help="add a text-motion corpus (cmu_mocap) to training")
-    parser.add_argument(
-        "--text-weight",
-        type=float,
-        default=0.0,
-        help="stage 1 also aligns labelled windows with their global descriptions",
-    )
     add_dataset_option(parser)
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th job from i")
-    parser.add_argument("--results", type=Path, default=REPO / "runs" / "zero_shot.jsonl")
+    parser.add_argument("--results", type=Path, default=RUNS / "zero_shot.jsonl")
     parser.add_argument("--summary", action="store_true", help="only print the summary")
     args = parser.parse_args()
     if args.summary:

@@ -9,6 +9,7 @@ Datasets are named (``nw_ucla``, ``gtu3d``, ``ntu60``, ``ntu120``, ``pku_mmd``,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -16,20 +17,40 @@ from pathlib import Path
 from typing import Any
 
 NPY_FOLDER = "npy_folder"
+# TrainConfig fields that the data options (shared with `evaluate`) set.
+DATA_FIELDS = ("datasets", "split", "descriptions")
+
+
+def _config_fields() -> dict[str, dataclasses.Field]:
+    """TrainConfig's documented fields: each becomes a `train` option with its help and
+    default (the default shown is TrainConfig's own, so the two cannot drift)."""
+    from dynapurls_ros.training.train import TrainConfig
+
+    return {f.name: f for f in dataclasses.fields(TrainConfig) if "help" in f.metadata}
+
+
+def _default(spec: dataclasses.Field) -> Any:
+    return (
+        spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+    )
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    from dynapurls_ros.training.texts import DESCRIPTION_CHOICES
+
+    spec = _config_fields()
     parser.add_argument(
         "--dataset",
         action="append",
-        help="dataset name (repeat to combine); default nw_ucla, or npy_folder with --npy-folder",
+        help=f"{spec['datasets'].metadata['help']}; default {' '.join(_default(spec['datasets']))}"
+        ", or npy_folder with --npy-folder",
     )
-    parser.add_argument("--split", help="zero-shot split, e.g. 5/5, 8/2, ru12, random5-3")
+    parser.add_argument("--split", help=spec["split"].metadata["help"])
     parser.add_argument(
         "--descriptions",
-        default="bank",
-        choices=("bank", "labels", "template", "reference"),
-        help="where class descriptions come from (default: this project's banks)",
+        default=_default(spec["descriptions"]),
+        choices=DESCRIPTION_CHOICES,
+        help=spec["descriptions"].metadata["help"],
     )
     parser.add_argument("--npy-folder", help="folder of .npy recordings (frames x joints x 3)")
     parser.add_argument("--labels", default="labels.csv", help="CSV of file,label in --npy-folder")
@@ -40,7 +61,8 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _datasets(args: argparse.Namespace) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    datasets = args.dataset or ([NPY_FOLDER] if args.npy_folder else ["nw_ucla"])
+    default = _default(_config_fields()["datasets"])
+    datasets = args.dataset or ([NPY_FOLDER] if args.npy_folder else default)
     options: dict[str, dict[str, Any]] = {}
     if NPY_FOLDER in datasets:
         if not args.npy_folder:
@@ -56,28 +78,20 @@ def _datasets(args: argparse.Namespace) -> tuple[list[str], dict[str, dict[str, 
 
 
 def _train(args: argparse.Namespace) -> int:
-    from dynapurls_ros.training.train import TrainConfig, parse_fusion, train_to_file
+    import torch
 
+    from dynapurls_ros.training.train import TrainConfig, train_to_file
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     datasets, options = ([], {}) if args.corpus and not args.dataset else _datasets(args)
+    chosen = {name: getattr(args, name) for name in _config_fields() if name not in DATA_FIELDS}
     config = TrainConfig(
         datasets=datasets,
-        corpus=args.corpus,
-        corpus_weight=args.corpus_weight,
-        text_weight=args.text_weight,
         split=args.split,
         descriptions=args.descriptions,
-        encoder_epochs=args.encoder_epochs,
-        align_epochs=args.align_epochs,
-        views=args.views,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        window_length=args.window_length,
-        seed=args.seed,
-        fusion=parse_fusion(args.fusion),
-        text_encoder=args.text_encoder,
-        threads=args.threads,
-        device=args.device,
         dataset_options=options,
+        **chosen,
     )
     result = train_to_file(config, args.output)
     last = result.history[-1]
@@ -169,32 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train on the seen classes of a dataset/split")
     _add_data_arguments(train)
     train.add_argument("--output", "-o", required=True, help="checkpoint file to write")
-    train.add_argument("--encoder-epochs", type=int, default=15, help="stage 1 epochs")
-    train.add_argument("--align-epochs", type=int, default=8, help="stage 2 epochs")
-    train.add_argument("--views", type=int, default=8, help="augmented views per clip, stage 2")
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--window-length", type=int, default=48)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--fusion", default="1,1,1", help="global,parts,phases weights")
-    train.add_argument(
-        "--text-encoder", default="minilm", help="minilm | sentence:PATH | clip:PATH"
-    )
+    for name, spec in _config_fields().items():
+        if name in DATA_FIELDS:
+            continue
+        default = _default(spec)
+        kind = type(default) if default is not None else str
+        train.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=default,
+            help=f"{spec.metadata['help']} (default: {default})",
+        )
     train.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    train.add_argument("--device", default="cpu", help="torch device of the network (cpu, cuda)")
-    train.add_argument(
-        "--corpus",
-        help="text-motion corpus to pre-train with (cmu_mocap); alone, without --dataset, "
-        "it trains a corpus-only model (global slot)",
-    )
-    train.add_argument("--corpus-weight", type=float, default=1.0, help="weight of its loss")
-    train.add_argument(
-        "--text-weight",
-        type=float,
-        default=0.0,
-        help="stage 1 also aligns labelled windows with their classes' global descriptions "
-        "(1.0 with --corpus cmu_mocap: the default model's recipe; docs/BENCHMARKS.md)",
-    )
     train.set_defaults(run=_train)
 
     evaluate = sub.add_parser("evaluate", help="zero-shot evaluation of a checkpoint")

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.datasets.cmu_mocap import kitml_texts
+from dynapurls_ros.model import DynaPURLS, EncoderConfig, ModelConfig
 from dynapurls_ros.model.losses import multi_positive_contrastive
-from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
-from dynapurls_ros.training.corpus import (
-    BONE_SPREAD,
-    CANONICAL_ORDER,
-    DRIFT_SPAN,
-    MAX_JITTER,
-    SPINE_BONES,
-    TORSO_RANGE,
-    add_drift,
-    add_jitter,
-    load_corpus,
-    same_text_mask,
-    scale_bones,
-)
+from dynapurls_ros.training.corpus import load_corpus, same_text_mask
 from dynapurls_ros.training.evaluate import evaluate, prepare
 from dynapurls_ros.training.train import TrainConfig, train
 
@@ -36,92 +24,16 @@ def corpus():
     return load_corpus("cmu_mocap", 30.0, "minilm", options=SUBJECTS)
 
 
-def bone_lengths(clip: np.ndarray) -> np.ndarray:
-    children = [j for j, p in enumerate(CANONICAL_PARENTS) if p >= 0]
-    parents = [CANONICAL_PARENTS[j] for j in children]
-    return np.linalg.norm(clip[:, children] - clip[:, parents], axis=-1)
-
-
-def test_tree_order_puts_every_parent_first() -> None:
-    assert sorted(CANONICAL_ORDER) == list(range(25))
-    position = {joint: i for i, joint in enumerate(CANONICAL_ORDER)}
-    assert all(p < 0 or position[p] < position[j] for j, p in enumerate(CANONICAL_PARENTS))
-
-
-def test_bone_scaling_changes_each_bone_by_one_factor_and_keeps_the_root(corpus) -> None:
-    clip = corpus.clips[0]
-    scaled = scale_bones(clip, np.random.default_rng(0), torso_range=(1.0, 1.0))
-    np.testing.assert_array_equal(scaled[:, 0], clip[:, 0])
-    ratio = bone_lengths(scaled) / bone_lengths(clip)
-    # one factor per bone for the whole clip (up to float error), within the spread
-    np.testing.assert_allclose(ratio, ratio[:1].repeat(len(ratio), 0), rtol=1e-4)
-    assert (abs(ratio[0] - 1) <= BONE_SPREAD + 1e-6).all() and ratio[0].std() > 0.01
-
-
-def test_torso_factor_varies_the_spine_against_the_limbs(corpus) -> None:
-    clip = corpus.clips[0]
-    children = [j for j, p in enumerate(CANONICAL_PARENTS) if p >= 0]
-    spine = [children.index(j) for j in SPINE_BONES]
-    limbs = [i for i in range(len(children)) if i not in spine]
-    low, high = TORSO_RANGE
-    spine_means = []
-    for seed in range(40):
-        scaled = scale_bones(clip, np.random.default_rng(seed))
-        ratio = (bone_lengths(scaled) / bone_lengths(clip))[0]
-        assert (abs(ratio[limbs] - 1) <= BONE_SPREAD + 1e-6).all()
-        assert (ratio[spine] >= low * (1 - BONE_SPREAD) - 1e-6).all()
-        assert (ratio[spine] <= high * (1 + BONE_SPREAD) + 1e-6).all()
-        spine_means.append(ratio[spine].mean())
-    # the spine's share really changes: windows cover short and long torsos
-    assert min(spine_means) < 0.8 and max(spine_means) > 1.0
-
-
-def test_jitter_is_white_noise_of_a_random_std_per_window() -> None:
-    windows = np.zeros((64, 3, 48, 25), dtype=np.float32)
-    noisy = add_jitter(windows, np.random.default_rng(0))
-    assert noisy.dtype == np.float32 and noisy.shape == windows.shape
-    stds = noisy.reshape(64, -1).std(axis=1)
-    assert stds.max() <= MAX_JITTER * 1.1 and stds.min() < MAX_JITTER / 4
-    assert stds.std() > MAX_JITTER / 5  # each window its own amount
-    # independent over time: consecutive frames are uncorrelated
-    frames = noisy[stds.argmax()]
-    lag = np.corrcoef(frames[:, 1:].ravel(), frames[:, :-1].ravel())[0, 1]
-    assert abs(lag) < 0.1
-    np.testing.assert_array_equal(add_jitter(windows, np.random.default_rng(0)), noisy)
-
-
-def test_drift_is_slow_noise_of_a_random_std_per_window() -> None:
-    windows = np.zeros((64, 3, 48, 25), dtype=np.float32)
-    drifted = add_drift(windows, np.random.default_rng(0), max_std=0.08)
-    assert drifted.dtype == np.float32 and drifted.shape == windows.shape
-    stds = drifted.reshape(64, -1).std(axis=1)
-    assert stds.max() <= 0.08 * 1.15 and stds.min() < 0.08 / 4
-    # correlated over DRIFT_SPAN frames: neighbours nearly equal, far frames independent
-    frames = drifted[stds.argmax()]
-    near = np.corrcoef(frames[:, 1:].ravel(), frames[:, :-1].ravel())[0, 1]
-    far = np.corrcoef(frames[:, DRIFT_SPAN:].ravel(), frames[:, :-DRIFT_SPAN].ravel())[0, 1]
-    assert near > 0.8 and abs(far) < 0.15
-    np.testing.assert_array_equal(add_drift(windows, np.random.default_rng(0), 0.08), drifted)
-
-
-def test_corpus_windows_drift_only_when_asked(corpus) -> None:
-    index = np.arange(8)
-    plain = corpus.windows(index, 48, np.random.default_rng(0))
-    again = dataclasses.replace(corpus, drift=0.0).windows(index, 48, np.random.default_rng(0))
-    drifted = dataclasses.replace(corpus, drift=0.08).windows(index, 48, np.random.default_rng(0))
-    np.testing.assert_array_equal(plain, again)
-    assert not np.allclose(plain, drifted)
-    # the wobble moves joints by a few hundredths of a torso length, not the motion
-    assert 0.001 < np.abs(drifted - plain).mean() < 0.08
-
-
 def test_near_identical_descriptions_are_merged(corpus) -> None:
     texts = corpus.texts
-    assert len(texts) == len(corpus.embeddings) == len(corpus.same_text)
-    assert corpus.same_text.diagonal().all()
+    assert len(texts) == len(corpus.embeddings) == corpus.own.shape[1]
+    assert (corpus.positives >= corpus.own).all()  # own texts are always positives
     walk = [i for i, t in enumerate(texts) if t.lower() == "walk"]
     assert len(walk) >= 2, "the corpus spells 'walk' more than one way"
-    assert corpus.same_text[walk[0], walk[1]]
+    owned = [i for i in walk if corpus.own[:, i].any()]
+    assert owned, "subjects 2, 3, 7 have a trial described as walk"
+    walkers = corpus.own[:, owned[0]]
+    assert corpus.positives[walkers][:, walk].all()  # every spelling is a positive
     unit = F.normalize(torch.randn(4, 8), dim=-1)
     mask = same_text_mask(torch.cat([unit, unit[:1]]), 0.99)
     assert mask[0, 4] and mask[4, 0] and not mask[0, 1]
@@ -149,6 +61,31 @@ def test_multi_positive_loss_is_cross_entropy_for_one_hot_targets() -> None:
         multi_positive_contrastive(logits, torch.zeros(3, 3, dtype=torch.bool))
 
 
+def test_kitml_sentences_are_extra_positives_of_their_trials(corpus) -> None:
+    sentences = kitml_texts()
+    assert len(sentences) == 654
+    assert sentences["128_03"] == ("A person runs really fast",)
+    dataset = load_dataset("cmu_mocap", **SUBJECTS)
+    with_kit = [row for row, s in enumerate(dataset) if s.name in sentences]
+    assert with_kit, "subjects 2, 3, 7 have KIT-ML sentences"
+    row = with_kit[0]
+    own = corpus.own[row].nonzero().squeeze(1).tolist()
+    assert len(own) == 2  # CMU's description and the KIT-ML sentence, as written
+    assert corpus.texts[own[0]] == dataset.class_names[dataset.samples[row].label]
+    assert corpus.texts[own[1]] == sentences[dataset.samples[row].name][0]
+    assert corpus.own.sum() == len(dataset) + len(with_kit)
+
+
+def test_corpus_loss_counts_every_own_text_of_a_trial(corpus) -> None:
+    model = DynaPURLS(ModelConfig(encoder=EncoderConfig(**TINY_ENCODER)))
+    index = np.arange(16)
+    tokens = model.tokens(torch.from_numpy(corpus.windows(index, 48, np.random.default_rng(0))))
+    loss = corpus.loss(model, tokens.mean(dim=1), index)
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    assert model.global_proj.net[0].weight.grad is not None
+
+
 def test_long_trials_give_more_windows_per_epoch(corpus) -> None:
     order = corpus.epoch(48, np.random.default_rng(0))
     counts = np.bincount(order, minlength=len(corpus.clips))
@@ -166,7 +103,7 @@ def test_corpus_only_training_gives_a_global_slot_model(tmp_path) -> None:
         encoder=TINY_ENCODER,
         dataset_options={"cmu_mocap": SUBJECTS},
     )
-    assert config.fusion == (1.0, 0.0, 0.0)
+    assert config.fusion == (1.0, 0.0, 0.0)  # parts and phases need labelled descriptions
     result = train(config, progress=False)
     assert result.info.seen_labels == [] and result.history[0]["corpus_loss"] > 0
     metrics = evaluate(result.model, result.info, prepare(result.info, ["gtu3d"], None, "labels"))
@@ -194,8 +131,6 @@ def test_nothing_to_train_on_is_refused() -> None:
         TrainConfig(datasets=[])
 
 
-@pytest.mark.parametrize("field", ["corpus_weight", "corpus_drift", "text_weight"])
-def test_negative_corpus_and_text_settings_are_refused(field: str) -> None:
-    # a negative drift would silently add none; negative weights would push apart
-    with pytest.raises(ValueError, match=field):
-        TrainConfig(corpus="cmu_mocap", **{field: -0.1})
+def test_negative_text_weight_is_refused() -> None:
+    with pytest.raises(ValueError, match="text_weight"):  # it would push texts apart
+        TrainConfig(corpus="cmu_mocap", text_weight=-0.1)

@@ -3,19 +3,14 @@ are the global slot the recognizer scores with, and corpus texts are listed once
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import torch
+from test_refinement import class_texts, small_model
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import corpus_retrieval  # noqa: E402
-from test_refinement import class_texts, small_model  # noqa: E402
-
-from dynapurls_ros.model.dynapurls import GLOBAL_INDEX  # noqa: E402
-from dynapurls_ros.training.evaluate import clip_means, stream_features  # noqa: E402
+from benchmarks import corpus_retrieval
+from dynapurls_ros.model.dynapurls import GLOBAL_INDEX
+from dynapurls_ros.refinement.stream import stream_features
+from dynapurls_ros.training.evaluate import clip_means
 
 
 @torch.no_grad()

@@ -4,21 +4,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from benchmarks import device_bundle
 from dynapurls_ros.datasets import load_dataset
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.text import encoder as text_encoder
 from dynapurls_ros.text.encoder import CachedTextEncoder
 from dynapurls_ros.training.windows import canonical_clip
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import device_bundle  # noqa: E402
 
 
 def test_packed_clips_round_trip_real_gtu3d(tmp_path: Path) -> None:

@@ -4,18 +4,13 @@ known speed, and the NW-UCLA finding that docs/DATA.md reports, on the real file
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import frame_rate  # noqa: E402
-import results  # noqa: E402
-
-from dynapurls_ros.skeleton.layouts import NTU25_JOINTS  # noqa: E402
+from benchmarks import common as results
+from benchmarks import frame_rate
+from dynapurls_ros.skeleton.layouts import NTU25_JOINTS
 
 
 def _walk(steps_per_s: float, fps: float, seconds: float, swing: float = 0.3) -> np.ndarray:

@@ -3,17 +3,11 @@ augmentations: rigid smooth motion measures zero, a wobbling tracker does not.""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import tracking_noise  # noqa: E402
-
-from dynapurls_ros.datasets import load_dataset  # noqa: E402
-from dynapurls_ros.training.windows import canonical_clip  # noqa: E402
+from benchmarks import tracking_noise
+from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.training.windows import canonical_clip
 
 
 def test_rigid_moving_body_has_no_wobble_and_noise_shows() -> None:

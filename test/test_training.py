@@ -13,16 +13,19 @@ import torch
 
 from dynapurls_ros.checkpoint import load_checkpoint, save_checkpoint
 from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.training.augment import Augmentation
 from dynapurls_ros.training.data import reference_description, split_classes
 from dynapurls_ros.training.evaluate import evaluate, prepare
+from dynapurls_ros.training.texts import MAX_PHRASINGS
 from dynapurls_ros.training.train import (
     TrainConfig,
     build_model,
     load_seen,
     pretrain_encoder,
     seed_everything,
-    seen_text,
+    seen_texts,
     train,
+    train_encoder_stage,
 )
 from dynapurls_ros.training.windows import evaluation_windows, place
 
@@ -64,19 +67,44 @@ def test_stage1_text_alignment_trains_the_global_projection_early() -> None:
     initialised (stage 2 alone trains it)."""
     config = tiny_config("5/5", seed=1)
     data = load_seen(config)
-    text = seen_text(data, config)
+    texts = seen_texts(data, config)
     for weight in (0.0, 1.0):
         aligned = replace(config, text_weight=weight)
         seed_everything(1)
-        model = build_model(aligned, text.shape[-1], len(data.seen_names))
+        model = build_model(aligned, texts.variants.shape[-1], len(data.classes.names))
         before = [p.detach().clone() for p in model.global_proj.parameters()]
-        history = pretrain_encoder(model, data, aligned, progress=False, class_text=text)
+        history = pretrain_encoder(model, data, aligned, progress=False, texts=texts)
         after = model.global_proj.parameters()
         moved = any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
         assert moved == (weight > 0)
         assert (history[0]["text_loss"] > 0) == (weight > 0)
     with pytest.raises(ValueError, match="text_weight"):
         pretrain_encoder(model, data, replace(config, text_weight=1.0), progress=False)
+
+
+def test_augmented_varied_run_trains_mirrored_twins_with_every_phrasing() -> None:
+    """UTD-MHAD 22/5 with mirroring and varied phrasings: the sided seen classes get
+    twins (one aux class each), every phrasing is encoded, and the checkpoint records
+    only the dataset's own seen classes."""
+    config = replace(
+        tiny_config("5/5", seed=0),
+        datasets=["utd_mhad"],
+        split="22/5",
+        descriptions="varied",
+        augmentation=Augmentation(mirror=0.5, sensors=0.5, bones=True, jitter=0.02),
+    )
+    stage = train_encoder_stage(config, progress=False)
+    classes = stage.data.classes
+    assert classes.num_seen == 22 and len(classes.names) > 22
+    assert "left hand wave" in classes.names and "right hand wave" in classes.names
+    assert stage.model.aux_head.out_features == len(classes.names)
+    assert stage.texts.variants.shape[0] == len(classes.names)
+    assert stage.texts.variants.shape[1] <= MAX_PHRASINGS
+    assert (stage.texts.counts >= 2).all()  # the description and the label at least
+    assert set(stage.labels.tolist()) > set(range(22))  # some views were mirrored
+    result = stage.align()
+    assert result.info.seen_labels == classes.names[:22]
+    assert TrainConfig(**result.info.settings).augmentation == config.augmentation
 
 
 def test_checkpoint_round_trip_is_weights_only(tiny_run, tmp_path) -> None:
@@ -155,7 +183,7 @@ def test_cli_trains_and_evaluates_users_own_recordings(tmp_path) -> None:
     run = [sys.executable, "-m", "dynapurls_ros"]
     subprocess.run(
         [*run, "train", *common, "-o", str(checkpoint), "--encoder-epochs", "1",
-         "--align-epochs", "1", "--views", "1", "--batch-size", "4"],
+         "--align-epochs", "1", "--views", "1"],
         check=True, timeout=300,
     )  # fmt: skip
     out = subprocess.run(

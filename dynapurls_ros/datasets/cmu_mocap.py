@@ -4,7 +4,8 @@ Each trial is a float16 ``(T, 25, 3)`` array, 30 fps, metres, y up with the floo
 y = 0, facing direction not aligned across trials. The class of a trial is its free-text
 description (1056 distinct strings), so this is material for text-aligned pre-training
 rather than a classification benchmark. Long trials are kept whole; cutting them into
-windows belongs to training.
+windows belongs to training. ``kitml_texts`` reads the second, crowd-sourced sentence
+that 654 trials have (KIT Motion-Language dataset).
 """
 
 from __future__ import annotations
@@ -67,3 +68,23 @@ def load_cmu_mocap(
             )
         )
     return SkeletonDataset("cmu_mocap", "ntu25", class_names, samples)
+
+
+KITML_FILE = "kitml_texts.csv"
+
+
+def kitml_texts(root: Path | str | None = None) -> dict[str, tuple[str, ...]]:
+    """Crowd-sourced KIT Motion-Language sentences of CMU trials, trial name -> texts,
+    from ``root/kitml_texts.csv`` (``file,kitml_id,text,start_s,end_s``); empty when the
+    file is absent. Each sentence describes a clip the KIT dataset cut from the whole
+    trial, so it counts as a description of the trial (Plappert et al., 2016)."""
+    path = resolve_root(root, "cmu_mocap") / KITML_FILE
+    if not path.is_file():
+        return {}
+    texts: dict[str, list[str]] = {}
+    for line, row in read_csv(path, ("file", "text")):
+        text = " ".join(row["text"].split())
+        if not text:
+            raise DataFileError(path, line, "empty text")
+        texts.setdefault(Path(row["file"]).stem, []).append(text)
+    return {name: tuple(values) for name, values in texts.items()}

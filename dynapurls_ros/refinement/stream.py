@@ -23,7 +23,7 @@ from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS
 from dynapurls_ros.refinement.refiner import RefinementConfig, TextRefiner
 from dynapurls_ros.training.evaluate import (
     EvalSetup,
-    class_text,
+    class_texts,
     clip_means,
     stacked_windows,
     unseen_test,
@@ -186,7 +186,7 @@ def evaluate_refinement(
 ) -> dict[str, Any]:
     """Top-1 on the unseen classes without and with online refinement, for ``orders``
     stream orders of ``kind`` (:func:`stream_order`, seeds 0..orders-1)."""
-    candidates = model.prepare(class_text(model, setup)[setup.unseen])
+    candidates = model.prepare(class_texts(model, setup).select(setup.unseen).first)
     clips, labels = unseen_test(setup)
     stream = stream_features(model, candidates, clips, labels, info.window_length)
     baseline, rows = stream_orders(model, candidates, stream, config, orders, stream_batch, kind)

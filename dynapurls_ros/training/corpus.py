@@ -20,12 +20,14 @@ What such a corpus is like shapes this module:
   encoder does not learn one body's proportions;
 - motion capture is smooth and has one skeleton model; depth-camera trackers jitter and
   place the spine joints their own way, so windows also get sensor noise
-  (:func:`add_jitter`) and a random torso-to-limb ratio (:func:`scale_bones`).
+  (:func:`add_jitter`) and a random torso-to-limb ratio (:func:`scale_bones`);
+- a trial may carry more than one text (CMU's own description and, for 654 trials, a
+  crowd-sourced KIT Motion-Language sentence): all of them are its positives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,93 +36,21 @@ import torch
 import torch.nn.functional as F
 
 from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.datasets.cmu_mocap import kitml_texts
 from dynapurls_ros.model.dynapurls import GLOBAL_INDEX, DynaPURLS
 from dynapurls_ros.model.losses import multi_positive_contrastive
 from dynapurls_ros.paths import cache_dir
-from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS, NTU25_JOINTS
 from dynapurls_ros.text.descriptions import label_only_description
 from dynapurls_ros.text.encoder import make_text_encoder
+from dynapurls_ros.training.augment import add_jitter, scale_bones
 from dynapurls_ros.training.windows import clips_for, random_window
 
 DEFAULT_MERGE = 0.9  # MiniLM cosine above which two descriptions count as one text
-BONE_SPREAD = 0.1  # bone lengths are scaled by a factor in [1 - spread, 1 + spread]
-TORSO_RANGE = (0.65, 1.15)  # the spine's share of the body: log-uniform factor on its bones
-MAX_JITTER = 0.03  # sensor noise: per-window std up to this, in torso lengths
-DRIFT_SPAN = 9  # frames over which tracking wobble is correlated (0.3 s at 30 fps)
 MAX_REPEATS = 3  # windows per trial and epoch, for the longest trials
 SPAN_FACTOR = 2  # frames read per window frame: the slowest speed (0.8x) needs 1.25, plus margin
-
-
-def _tree_order(parents: tuple[int, ...]) -> list[int]:
-    """Joints ordered so that every parent comes before its children."""
-    order = [j for j, p in enumerate(parents) if p < 0]
-    for joint in order:  # grows while iterating: breadth-first
-        order += [j for j, p in enumerate(parents) if p == joint]
-    return order
-
-
-CANONICAL_ORDER = _tree_order(CANONICAL_PARENTS)
-SPINE_BONES = [NTU25_JOINTS.index(j) for j in ("spine_mid", "spine_shoulder")]  # by child
-
-
-def scale_bones(
-    clip: np.ndarray,
-    rng: np.random.Generator,
-    spread: float = BONE_SPREAD,
-    torso_range: tuple[float, float] = TORSO_RANGE,
-) -> np.ndarray:
-    """``(T, 25, 3)`` canonical clip with every bone's length scaled by its own random
-    factor (constant over the clip), rebuilt from the root outwards so that children
-    follow their scaled parents; the root trajectory is unchanged.
-
-    The two spine bones also share one factor from ``torso_range`` (log-uniform):
-    windows are measured in torso lengths, and trackers place the spine joints
-    differently (Kinect v1's hip centre sits high: NW-UCLA's legs measure 2.1 torso
-    lengths, CMU's and GTU-3D's 1.4-1.6), so the corpus' single body must not teach the
-    encoder one limb-to-torso ratio."""
-    factors = rng.uniform(1.0 - spread, 1.0 + spread, size=len(CANONICAL_PARENTS))
-    low, high = np.log(torso_range[0]), np.log(torso_range[1])
-    factors[SPINE_BONES] *= float(np.exp(rng.uniform(low, high)))
-    out = clip.copy()
-    for joint in CANONICAL_ORDER:
-        parent = CANONICAL_PARENTS[joint]
-        if parent >= 0:
-            out[:, joint] = out[:, parent] + factors[joint] * (clip[:, joint] - clip[:, parent])
-    return out
-
-
-def add_jitter(
-    windows: np.ndarray, rng: np.random.Generator, max_std: float = MAX_JITTER
-) -> np.ndarray:
-    """Normalised windows ``(B, 3, T, V)`` plus white sensor noise, each window with its
-    own std drawn from ``[0, max_std]`` torso lengths.
-
-    Motion capture is smooth; depth-camera trackers are not (frame-to-frame
-    acceleration of NW-UCLA joints is ~12x CMU's, GTU-3D's ~4x). An encoder that has
-    only seen mocap reads that jitter as violent motion (NW-UCLA clips then retrieve
-    CMU's hops and cartwheels), so corpus windows get a random amount of it."""
-    std = rng.uniform(0.0, max_std, size=(len(windows), 1, 1, 1))
-    return (windows + std * rng.standard_normal(windows.shape)).astype(np.float32)
-
-
-def add_drift(
-    windows: np.ndarray, rng: np.random.Generator, max_std: float, span: int = DRIFT_SPAN
-) -> np.ndarray:
-    """Normalised windows ``(B, 3, T, V)`` plus slow tracking wobble: every joint
-    coordinate drifts by Gaussian noise averaged over ``span`` frames (rescaled to unit
-    std), each window with its own std drawn from ``[0, max_std]`` torso lengths.
-
-    White jitter changes a joint frame by frame; a depth tracker also misplaces joints
-    for several frames at a time, so bone lengths wobble within a clip (their std is
-    10.4 % of the length in NW-UCLA, 3.4 % in GTU-3D, 0.1 % in CMU, whose bodies are
-    retargeted and rigid: ``benchmarks/tracking_noise.py``)."""
-    b, c, t, v = windows.shape
-    noise = rng.standard_normal((b, c, t + span - 1, v))
-    sums = np.cumsum(noise, axis=2)
-    sums = np.concatenate([np.zeros((b, c, 1, v)), sums], axis=2)
-    smooth = (sums[:, :, span:] - sums[:, :, :-span]) / np.sqrt(span)  # unit std
-    std = rng.uniform(0.0, max_std, size=(b, 1, 1, 1))
-    return (windows + std * smooth).astype(np.float32)
+CORPUS_WEIGHT = 1.0  # weight of the corpus loss against the labelled-data losses
+# Readers of further sentences for a corpus' trials (trial name -> texts).
+EXTRA_TEXTS: dict[str, Callable[..., dict[str, tuple[str, ...]]]] = {"cmu_mocap": kitml_texts}
 
 
 def same_text_mask(embeddings: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -132,15 +62,14 @@ def same_text_mask(embeddings: torch.Tensor, threshold: float) -> torch.Tensor:
 
 @dataclass
 class TextMotionCorpus:
-    """Canonical clips at the model rate, each with the index of its text."""
+    """Canonical clips at the model rate and the texts that describe each of them."""
 
     name: str
     clips: list[np.ndarray]
-    text_ids: np.ndarray  # (N,) into texts
     texts: list[str]
     embeddings: torch.Tensor  # (M, d) unit text embeddings
-    same_text: torch.Tensor  # (M, M) bool, see same_text_mask
-    drift: float = 0.0  # max std of the slow tracking wobble (add_drift); 0 = none
+    own: torch.Tensor  # (N, M) bool: the texts written for each clip
+    positives: torch.Tensor  # (N, M) bool: own texts and every text merged with one
 
     def epoch(self, window_length: int, rng: np.random.Generator) -> np.ndarray:
         """Shuffled clip indices of one epoch; a long trial appears once per ten
@@ -152,7 +81,10 @@ class TextMotionCorpus:
     def to(self, device: torch.device | str) -> TextMotionCorpus:
         """The same corpus with its text tensors on ``device`` (clips stay numpy)."""
         return replace(
-            self, embeddings=self.embeddings.to(device), same_text=self.same_text.to(device)
+            self,
+            embeddings=self.embeddings.to(device),
+            own=self.own.to(device),
+            positives=self.positives.to(device),
         )
 
     def windows(
@@ -171,36 +103,47 @@ class TextMotionCorpus:
                 start = int(rng.integers(0, len(clip) - span + 1))
                 clip = clip[start : start + span]
             crops.append(random_window(scale_bones(clip, rng), window_length, rng))
-        windows = add_jitter(np.stack(crops), rng)
-        return add_drift(windows, rng, self.drift) if self.drift > 0 else windows
+        return add_jitter(np.stack(crops), rng)
 
     def loss(self, model: DynaPURLS, mean_tokens: torch.Tensor, index: np.ndarray) -> torch.Tensor:
         """Contrastive loss of the global projection of ``mean_tokens`` ``(B, C)`` (the
-        mean token of each window of clips ``index``) against the batch's texts."""
-        ids = torch.from_numpy(self.text_ids[index]).to(self.embeddings.device)
-        unique = torch.unique(ids)
-        logits = model.global_logits(mean_tokens, self.embeddings[unique])
-        return multi_positive_contrastive(logits, self.same_text[ids][:, unique])
+        mean token of each window of clips ``index``) against the batch's own texts."""
+        rows = torch.from_numpy(np.asarray(index)).to(self.own.device)
+        texts = self.own[rows].any(dim=0).nonzero().squeeze(1)
+        logits = model.global_logits(mean_tokens, self.embeddings[texts])
+        return multi_positive_contrastive(logits, self.positives[rows][:, texts])
 
 
 def load_corpus(
     name: str,
     frame_rate: float,
     text_encoder: str,
-    merge_threshold: float = DEFAULT_MERGE,
     options: Mapping[str, Any] | None = None,
 ) -> TextMotionCorpus:
-    """Dataset ``name`` (its class names are the trials' descriptions) as a corpus,
-    with its texts encoded by ``text_encoder`` (cached on disk)."""
+    """Dataset ``name`` as a corpus: its class names are the trials' descriptions, plus
+    the further sentences ``EXTRA_TEXTS`` reads for it (KIT-ML's for CMU), every text
+    encoded by ``text_encoder`` (cached on disk). Descriptions are framed like a
+    label-only vocabulary entry; full sentences are kept as written."""
     dataset = load_dataset(name, **(options or {}))
-    encoder = make_text_encoder(text_encoder, cache_dir=cache_dir() / "text")
+    reader = EXTRA_TEXTS.get(name)
+    extra = reader((options or {}).get("root")) if reader else {}
+    sentences = sorted({text for sample in dataset for text in extra.get(sample.name, ())})
+    texts = list(dataset.class_names) + sentences
     framed = [label_only_description(text).texts[GLOBAL_INDEX] for text in dataset.class_names]
-    embeddings = F.normalize(encoder.encode(framed).float(), dim=-1)
+    encoder = make_text_encoder(text_encoder, cache_dir=cache_dir() / "text")
+    embeddings = F.normalize(encoder.encode(framed + sentences).float(), dim=-1)
+    index = {text: i for i, text in enumerate(texts)}
+    own = torch.zeros(len(dataset), len(texts), dtype=torch.bool)
+    for row, sample in enumerate(dataset):
+        own[row, sample.label] = True
+        for text in extra.get(sample.name, ()):
+            own[row, index[text]] = True
+    same = same_text_mask(embeddings, DEFAULT_MERGE).float()
     return TextMotionCorpus(
         name=name,
         clips=clips_for(dataset.samples, dataset.layout, frame_rate),
-        text_ids=np.array([s.label for s in dataset.samples], dtype=np.int64),
-        texts=list(dataset.class_names),
+        texts=texts,
         embeddings=embeddings,
-        same_text=same_text_mask(embeddings, merge_threshold),
+        own=own,
+        positives=(own.float() @ same) > 0,
     )

@@ -21,10 +21,8 @@ import torch
 
 from dynapurls_ros.checkpoint import RunInfo
 from dynapurls_ros.model.dynapurls import DynaPURLS
-from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.text.descriptions import ActionDescription
-from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
-from dynapurls_ros.training.data import ClipSet, class_descriptions, load_clips, split_classes
+from dynapurls_ros.training.data import ClipSet, load_clips, split_classes
 from dynapurls_ros.training.metrics import (
     confusion_matrix,
     gzsl_accuracy,
@@ -32,6 +30,7 @@ from dynapurls_ros.training.metrics import (
     save_confusion_png,
     top_k_accuracy,
 )
+from dynapurls_ros.training.texts import ClassTexts, encode_class_texts, phrasings
 from dynapurls_ros.training.windows import evaluation_windows
 
 
@@ -44,19 +43,33 @@ def stacked_windows(
     return torch.from_numpy(np.concatenate(windows)), owner
 
 
+def phrasing_logits(model: DynaPURLS, tokens: torch.Tensor, texts: ClassTexts) -> torch.Tensor:
+    """Class logits ``(N, K)`` of tokens, each class's logit the mean over its phrasings
+    (one phrasing: the plain logit)."""
+    total = torch.zeros(len(tokens), len(texts.counts))
+    for r in range(texts.variants.shape[1]):
+        used = (texts.counts > r).to(total)
+        total += model.fuse(model.token_similarities(tokens, texts.variants[:, r])) * used
+    return total / texts.counts.to(total)
+
+
 @torch.inference_mode()
 def clip_logits(
     model: DynaPURLS,
     clips: Sequence[np.ndarray],
-    class_text: torch.Tensor,
+    texts: ClassTexts,
     window_length: int,
     batch_size: int = 256,
 ) -> np.ndarray:
-    """Fused class logits ``(N, K)`` per clip, averaged over its evaluation windows."""
+    """Fused class logits ``(N, K)`` per clip, averaged over its evaluation windows (and
+    over each class's phrasings)."""
     model.eval()
     stacked, owner = stacked_windows(clips, window_length)
     logits = torch.cat(
-        [model(stacked[i : i + batch_size], class_text) for i in range(0, len(stacked), batch_size)]
+        [
+            phrasing_logits(model, model.tokens(stacked[i : i + batch_size]), texts)
+            for i in range(0, len(stacked), batch_size)
+        ]
     )
     return clip_means(logits.double(), np.bincount(owner, minlength=len(clips))).numpy()
 
@@ -77,7 +90,7 @@ class EvalSetup:
     clipset: ClipSet
     seen: list[int]
     unseen: list[int]
-    descriptions: list[ActionDescription]
+    descriptions: list[list[ActionDescription]]  # the phrasings of every class
 
 
 def prepare(
@@ -91,14 +104,13 @@ def prepare(
     seen, unseen = split_classes(datasets[0], split, len(clipset.class_names))
     if split is None:  # a dataset the model never saw: all of its classes are unseen
         seen, unseen = [], list(range(len(clipset.class_names)))
-    descriptions = class_descriptions(clipset.class_names, origin, description_source)
+    descriptions = phrasings(clipset.class_names, origin, description_source)
     return EvalSetup(clipset, seen, unseen, descriptions)
 
 
-def class_text(model: DynaPURLS, setup: EvalSetup) -> torch.Tensor:
-    """``(K, 8, d)`` texts of all classes of ``setup`` in the model's text space."""
-    encoder = make_text_encoder(model.config.text_encoder, cache_dir=cache_dir() / "text")
-    return encode_descriptions(encoder, setup.descriptions)
+def class_texts(model: DynaPURLS, setup: EvalSetup) -> ClassTexts:
+    """The phrasings of all classes of ``setup`` in the model's text space."""
+    return encode_class_texts(setup.descriptions, model.config.text_encoder)
 
 
 def unseen_test(setup: EvalSetup) -> tuple[list[np.ndarray], np.ndarray]:
@@ -118,12 +130,12 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics of ``model`` on ``setup``; with ``output_dir``, also ``metrics.json`` and
     ``confusion.png`` there."""
-    text = class_text(model, setup)
+    texts = class_texts(model, setup)
     clips, labels, names = setup.clipset.clips, setup.clipset.labels, setup.clipset.class_names
 
     unseen_mask = np.isin(labels, setup.unseen)
     unseen_clips, unseen_labels = unseen_test(setup)
-    logits = clip_logits(model, unseen_clips, text[setup.unseen], info.window_length)
+    logits = clip_logits(model, unseen_clips, texts.select(setup.unseen), info.window_length)
     matrix = confusion_matrix(logits.argmax(1), unseen_labels, len(setup.unseen))
     unseen_names = [names[c] for c in setup.unseen]
     result: dict[str, Any] = {
@@ -147,7 +159,7 @@ def evaluate(
     if setup.seen and seen_test.any():
         test = seen_test | unseen_mask
         test_clips = [c for c, keep in zip(clips, test, strict=True) if keep]
-        all_logits = clip_logits(model, test_clips, text, info.window_length)
+        all_logits = clip_logits(model, test_clips, texts, info.window_length)
         gzsl = gzsl_accuracy(all_logits, labels[test], setup.seen, setup.unseen)
         result["gzsl"] = {"seen": gzsl.seen, "unseen": gzsl.unseen, "harmonic": gzsl.harmonic}
 

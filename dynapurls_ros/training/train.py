@@ -3,15 +3,18 @@
 Seen classes only ever enter training; the unseen classes of a split are never looked
 at here. The checkpoint is the final epoch (no selection on any test data); a stratified
 held-out share of the seen clips is kept out of training for the GZSL seen-class score.
-Text-motion corpora (``corpora``, e.g. CMU mocap) add broad motion-text pairs to both
+Text-motion corpora (``corpus``, e.g. CMU mocap) add broad motion-text pairs to both
 stages through the global slot (see :mod:`dynapurls_ros.training.corpus`).
+
+Every setting of a run is a field of :class:`TrainConfig`, with its meaning in the
+field's ``help``: the ``dynapurls train`` options are built from them, so the command
+line and the library cannot drift apart.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,16 +28,29 @@ from dynapurls_ros.checkpoint import RunInfo, save_checkpoint
 from dynapurls_ros.model.dynapurls import GLOBAL_INDEX, DynaPURLS, ModelConfig
 from dynapurls_ros.model.losses import slot_contrastive_loss
 from dynapurls_ros.model.shift_gcn import EncoderConfig
-from dynapurls_ros.paths import cache_dir
-from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
-from dynapurls_ros.training.corpus import DEFAULT_MERGE, TextMotionCorpus, load_corpus
-from dynapurls_ros.training.data import (
-    class_descriptions,
-    holdout_mask,
-    load_clips,
-    split_classes,
+from dynapurls_ros.training.augment import (
+    Augmentation,
+    add_jitter,
+    augment,
+    mirror,
+    scale_bones,
+    sensor_map,
 )
-from dynapurls_ros.training.windows import augment, random_window
+from dynapurls_ros.training.corpus import CORPUS_WEIGHT, TextMotionCorpus, load_corpus
+from dynapurls_ros.training.data import holdout_mask, load_clips, split_classes
+from dynapurls_ros.training.texts import ClassSet, ClassTexts, class_set, encode_class_texts
+from dynapurls_ros.training.windows import MODEL_FRAME_RATE, random_window
+
+BATCH_SIZE = 64  # labelled windows per stage-1 step (stage 2 takes twice as many)
+LEARNING_RATE = 1e-3  # peak of the one-cycle schedule, both stages
+WEIGHT_DECAY = 1e-3  # AdamW
+HOLDOUT_SHARE = 0.1  # seen clips kept out of training for the GZSL seen-class score
+FULL_FUSION = (1.0, 1.0, 1.0)  # global, parts, phases
+GLOBAL_ONLY = (1.0, 0.0, 0.0)
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
 
 
 @dataclass
@@ -43,67 +59,68 @@ class TrainConfig:
     every dataset is seen (how the default model is trained).
 
     Two stages, as in the paper (a Shift-GCN pre-trained on the seen classes, then
-    frozen): ``encoder_epochs`` of seen-class classification train the skeleton
-    encoder; then its tokens for ``views`` augmented windows per clip are computed
-    once and ``align_epochs`` train the text alignment (partitioning, projections,
-    temperatures) on them. The second stage is cheap, so variants (fusion weights,
-    description sources) can share one encoder (:func:`train_alignment`).
-
-    ``corpus`` (a text-motion corpus such as ``cmu_mocap``) joins both stages with
-    weight ``corpus_weight``: its windows are aligned with their free-text
-    descriptions through the global slot (texts closer than ``text_merge`` in cosine
-    count as one); ``corpus_drift`` > 0 adds slow tracking wobble of up to that std
-    (torso lengths) to its windows (``corpus.add_drift``, off by default). With a
-    corpus only (no ``datasets``) the model has only a global slot to score with, and
-    its fusion is set to global only.
-
-    ``text_weight`` > 0 also aligns, in stage 1, every labelled window's mean token with
-    its class's global description (through the global projection, as the corpus
-    windows are): the encoder is then shaped by the text space, not only by the few
-    seen classes' boundaries (off by default; with a corpus it is the shipped
-    model's recipe, ``docs/MODEL.md``).
-
-    ``device`` runs the network (``"cuda"`` on a GPU box); windows are still cut and
-    augmented on the CPU, and the returned model is on the CPU.
+    frozen): ``encoder_epochs`` of seen-class classification (plus, with
+    ``text_weight``, alignment of each window's global vector with its class's global
+    text) train the skeleton encoder; then its tokens for ``views`` augmented windows
+    per clip are computed once and ``align_epochs`` train the text alignment
+    (partitioning, projections, temperatures) on them. A corpus joins both stages.
+    With a corpus only (no ``datasets``) the model has only a global slot.
     """
 
-    datasets: list[str] = field(default_factory=lambda: ["nw_ucla"])
-    corpus: str | None = None
-    corpus_weight: float = 1.0
-    corpus_drift: float = 0.0
-    text_weight: float = 0.0
-    text_merge: float = DEFAULT_MERGE
-    split: str | None = None
-    descriptions: str = "bank"
-    encoder_epochs: int = 15
-    align_epochs: int = 8
-    views: int = 8
-    batch_size: int = 64
-    lr: float = 1e-3
-    align_lr: float = 1e-3
-    weight_decay: float = 1e-3
-    window_length: int = 48
-    frame_rate: float = 30.0
-    holdout: float = 0.1
-    seed: int = 0
-    fusion: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    text_encoder: str = "minilm"
-    encoder: dict[str, Any] = field(default_factory=dict)
-    threads: int = 0
-    device: str = "cpu"
+    datasets: list[str] = field(
+        default_factory=lambda: ["nw_ucla"],
+        metadata=_help("labelled datasets to train on (repeat --dataset to combine)"),
+    )
+    corpus: str | None = field(
+        default=None,
+        metadata=_help(
+            "text-motion corpus added to both stages (cmu_mocap); alone, "
+            "without --dataset, a corpus-only model (global slot)"
+        ),
+    )
+    split: str | None = field(
+        default=None, metadata=_help("zero-shot split of the one dataset, e.g. 5/5, 8/2, 22/5")
+    )
+    descriptions: str = field(
+        default="bank",
+        metadata=_help(
+            "class texts: bank, labels, template, reference, or varied (bank "
+            "description, label and synonyms, one drawn per step)"
+        ),
+    )
+    text_weight: float = field(
+        default=0.0, metadata=_help("stage-1 weight of aligning windows with their global texts")
+    )
+    encoder_epochs: int = field(default=10, metadata=_help("stage-1 (encoder) epochs"))
+    align_epochs: int = field(default=8, metadata=_help("stage-2 (text alignment) epochs"))
+    views: int = field(default=4, metadata=_help("augmented windows per clip in stage 2"))
+    window_length: int = field(default=48, metadata=_help("frames per window at 30 fps"))
+    seed: int = field(default=0, metadata=_help("seed of data order, augmentation and init"))
+    text_encoder: str = field(
+        default="minilm", metadata=_help("minilm | sentence:PATH | clip:PATH")
+    )
+    device: str = field(default="cpu", metadata=_help("torch device of the network (cpu, cuda)"))
+    encoder: dict[str, Any] = field(default_factory=dict)  # EncoderConfig overrides
+    augmentation: Augmentation = field(default_factory=Augmentation)
     dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.augmentation, dict):  # from a checkpoint's settings
+            self.augmentation = Augmentation(**self.augmentation)
         if self.split is not None and len(self.datasets) != 1:
             raise ValueError("a zero-shot split applies to exactly one dataset")
         if not self.datasets and not self.corpus:
             raise ValueError("nothing to train on: give datasets and/or a corpus")
-        if not self.datasets:
-            self.fusion = (1.0, 0.0, 0.0)  # parts and phases need labelled descriptions
-        if min(self.encoder_epochs, self.align_epochs, self.views) < 1 or self.batch_size < 2:
-            raise ValueError("epochs and views must be >= 1 and batch_size >= 2")
-        if min(self.corpus_weight, self.corpus_drift, self.text_weight) < 0:
-            raise ValueError("corpus_weight, corpus_drift and text_weight must be >= 0")
+        if min(self.encoder_epochs, self.align_epochs, self.views) < 1:
+            raise ValueError("epochs and views must be >= 1")
+        if self.text_weight < 0:
+            raise ValueError("text_weight must be >= 0")
+
+    @property
+    def fusion(self) -> tuple[float, float, float]:
+        """All slots; global only without labelled data (parts and phases need the
+        labelled classes' descriptions)."""
+        return FULL_FUSION if self.datasets else GLOBAL_ONLY
 
 
 @dataclass
@@ -116,13 +133,21 @@ class TrainResult:
 
 @dataclass
 class SeenData:
-    """The training side of a run: seen-class clips (minus the held-out share)."""
+    """The training side of a run: seen-class clips (minus the held-out share), their
+    classes (with mirrored twins where the augmentation asks for them)."""
 
     clips: list[np.ndarray]
     labels: torch.Tensor
-    seen_names: list[str]
-    seen_origin: list[str]
+    classes: ClassSet
+    origin: list[str]  # dataset of each seen class (its own bank is searched first)
     heldout: list[str]
+
+    def described(self, config: TrainConfig) -> SeenData:
+        """The same data with its classes described as ``config`` says."""
+        names = self.classes.names[: self.classes.num_seen]
+        mirrored = config.augmentation.mirror > 0
+        classes = class_set(names, self.origin, config.descriptions, mirrored)
+        return replace(self, classes=classes)
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -134,20 +159,49 @@ def seed_everything(seed: int) -> torch.Generator:
 
 def load_seen(config: TrainConfig) -> SeenData:
     if not config.datasets:
-        return SeenData([], torch.zeros(0, dtype=torch.long), [], [], [])
-    clipset, origin = load_clips(config.datasets, config.frame_rate, config.dataset_options)
+        return SeenData([], torch.zeros(0, dtype=torch.long), ClassSet([], [], [], 0), [], [])
+    clipset, origin = load_clips(config.datasets, MODEL_FRAME_RATE, config.dataset_options)
     seen, _ = split_classes(config.datasets[0], config.split, len(clipset.class_names))
     seen_set = clipset.subset(np.isin(clipset.labels, seen))
-    heldout = holdout_mask(seen_set.labels, config.holdout, config.seed)
+    heldout = holdout_mask(seen_set.labels, HOLDOUT_SHARE, config.seed)
     train_set = seen_set.subset(~heldout)
     remap = {cls: i for i, cls in enumerate(seen)}
+    names, origins = [clipset.class_names[c] for c in seen], [origin[c] for c in seen]
     return SeenData(
         clips=train_set.clips,
         labels=torch.tensor([remap[int(y)] for y in train_set.labels]),
-        seen_names=[clipset.class_names[c] for c in seen],
-        seen_origin=[origin[c] for c in seen],
+        classes=class_set(names, origins, config.descriptions, config.augmentation.mirror > 0),
+        origin=origins,
         heldout=[seen_set.names[i] for i in np.flatnonzero(heldout)],
     )
+
+
+def labelled_windows(
+    data: SeenData,
+    index: np.ndarray,
+    config: TrainConfig,
+    rng: np.random.Generator,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augmented model inputs ``(B, 3, T, 25)`` of clips ``index`` and their labels
+    (a mirrored window takes its class's mirrored twin)."""
+    aug = config.augmentation
+    clips = (data.clips[i] for i in index)
+    if aug.bones:
+        clips = (scale_bones(clip, rng) for clip in clips)
+    windows = np.stack([random_window(c, config.window_length, rng, aug.speed) for c in clips])
+    if aug.jitter:
+        windows = add_jitter(windows, rng, aug.jitter)
+    x = torch.from_numpy(windows)
+    labels = data.labels[index].clone()
+    if aug.mirror:
+        flip = torch.rand(len(x), generator=generator) < aug.mirror
+        x[flip] = mirror(x[flip])
+        labels[flip] = torch.tensor(data.classes.mirror_of)[labels[flip]]
+    if aug.sensors:
+        mapped = torch.rand(len(x), generator=generator) < aug.sensors
+        x[mapped] = sensor_map(x[mapped], generator)
+    return augment(x, generator), labels
 
 
 def _batches(count: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -156,10 +210,10 @@ def _batches(count: int, batch_size: int, rng: np.random.Generator) -> list[np.n
     return [b for b in batches if len(b) >= 2]  # BatchNorm needs two samples
 
 
-def _optimizer(params, lr: float, weight_decay: float, epochs: int, steps: int):
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+def _optimizer(params, epochs: int, steps: int):
+    optimizer = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, lr, total_steps=max(1, epochs * steps), pct_start=0.15
+        optimizer, LEARNING_RATE, total_steps=max(1, epochs * steps), pct_start=0.15
     )
     return optimizer, schedule
 
@@ -175,12 +229,11 @@ def _stage1_steps(
 ) -> list[Step]:
     """One epoch of stage 1: labelled batches paired with corpus batches; the shorter
     list is cycled so that every step sees both (each time with new random crops)."""
-    labelled = _batches(num_labelled, config.batch_size, rng) if num_labelled else []
+    labelled = _batches(num_labelled, BATCH_SIZE, rng) if num_labelled else []
     from_corpus: list[np.ndarray] = []
     if corpus is not None:
         order = corpus.epoch(config.window_length, rng)
-        size = config.batch_size
-        from_corpus = [order[i : i + size] for i in range(0, len(order), size)]
+        from_corpus = [order[i : i + BATCH_SIZE] for i in range(0, len(order), BATCH_SIZE)]
         from_corpus = [b for b in from_corpus if len(b) >= 2]
     steps = max(len(labelled), len(from_corpus))
     return [
@@ -198,13 +251,13 @@ def pretrain_encoder(
     config: TrainConfig,
     progress: bool,
     corpus: TextMotionCorpus | None = None,
-    class_text: torch.Tensor | None = None,
+    texts: ClassTexts | None = None,
 ) -> list[dict[str, float]]:
     """Stage 1: seen-class classification through the auxiliary head (label smoothing
     keeps the features from collapsing onto the few seen classes), plus, with a
     corpus, text-motion alignment of corpus windows through the global projection,
     and with ``config.text_weight`` the same alignment of the labelled windows with
-    their classes' global descriptions (``class_text``, ``(K, 8, d)``).
+    their classes' global texts (``texts``; a phrasing drawn per step).
     Both kinds of window go through the encoder in one batch, so its BatchNorm
     statistics cover both."""
     rng = np.random.default_rng(config.seed)
@@ -214,46 +267,45 @@ def pretrain_encoder(
     if model.aux_head is not None:
         params += model.aux_head.parameters()
     align_text = config.text_weight > 0
-    if align_text and class_text is None:
+    if align_text and texts is None:
         raise ValueError("text_weight > 0 needs the seen classes' texts")
     if corpus is not None or align_text:
         params += [*model.global_proj.parameters(), *model.temperature.parameters()]
-    global_text = F.normalize(class_text[:, GLOBAL_INDEX], dim=-1) if align_text else None
     num_labelled = len(data.labels)
     steps = len(_stage1_steps(num_labelled, corpus, config, np.random.default_rng(0)))
-    optimizer, schedule = _optimizer(
-        params, config.lr, config.weight_decay, config.encoder_epochs, steps
-    )
+    optimizer, schedule = _optimizer(params, config.encoder_epochs, steps)
     model.train()
     history = []
     bar = tqdm(range(config.encoder_epochs), desc="encoder", disable=not progress, leave=False)
     for epoch in bar:
         sums = dict.fromkeys(("loss", "corpus_loss", "text_loss", "correct", "count", "steps"), 0)
         for labelled, from_corpus in _stage1_steps(num_labelled, corpus, config, rng):
-            parts = []
+            parts, y = [], None
             if labelled is not None:
-                parts += [random_window(data.clips[i], config.window_length, rng) for i in labelled]
+                x, y = labelled_windows(data, labelled, config, rng, generator)
+                parts.append(x)
+                y = y.to(device)
             if from_corpus is not None:
-                parts += list(corpus.windows(from_corpus, config.window_length, rng))
-            x = augment(torch.from_numpy(np.stack(parts)), generator)
-            tokens = model.tokens(x.to(device, non_blocking=True))
+                windows = corpus.windows(from_corpus, config.window_length, rng)
+                parts.append(augment(torch.from_numpy(windows), generator))
+            tokens = model.tokens(torch.cat(parts).to(device, non_blocking=True))
             split = 0 if labelled is None else len(labelled)
             loss = torch.zeros((), device=device)
-            if labelled is not None:
-                y = data.labels[labelled].to(device)
+            if y is not None:
                 logits = model.aux_logits(tokens[:split])
                 loss = F.cross_entropy(logits, y, label_smoothing=0.1)
                 sums["loss"] += loss.item()
                 sums["correct"] += int((logits.argmax(1) == y).sum())
                 sums["count"] += split
-                if global_text is not None:
+                if align_text:
+                    global_text = F.normalize(texts.draw(generator)[:, GLOBAL_INDEX], dim=-1)
                     mean_tokens = tokens[:split].mean(dim=1)
                     text_loss = F.cross_entropy(model.global_logits(mean_tokens, global_text), y)
                     loss = loss + config.text_weight * text_loss
                     sums["text_loss"] += text_loss.item()
             if from_corpus is not None:
                 corpus_loss = corpus.loss(model, tokens[split:].mean(dim=1), from_corpus)
-                loss = loss + config.corpus_weight * corpus_loss
+                loss = loss + CORPUS_WEIGHT * corpus_loss
                 sums["corpus_loss"] += corpus_loss.item()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -285,11 +337,10 @@ def frozen_tokens(
     tokens, labels = [], []
     for _ in range(config.views):
         for first in range(0, len(data.clips), 256):
-            clips = data.clips[first : first + 256]
-            windows = [random_window(clip, config.window_length, rng) for clip in clips]
-            x = augment(torch.from_numpy(np.stack(windows)), generator)
+            index = np.arange(first, min(first + 256, len(data.clips)))
+            x, y = labelled_windows(data, index, config, rng, generator)
             tokens.append(model.tokens(x.to(config.device)))
-        labels.append(data.labels)
+            labels.append(y)
     return torch.cat(tokens), torch.cat(labels)
 
 
@@ -326,17 +377,19 @@ def train_alignment(
     model: DynaPURLS,
     tokens: torch.Tensor,
     labels: torch.Tensor,
-    class_text: torch.Tensor,
+    texts: ClassTexts,
     config: TrainConfig,
     progress: bool = False,
     corpus: CorpusTokens | None = None,
 ) -> list[dict[str, float]]:
     """Stage 2: per-slot contrastive alignment of frozen tokens with the seen classes'
-    texts, using the same candidate-query scores as inference. Slots whose fusion weight
-    is zero are not trained (ablation rows). With ``corpus``, every step also aligns a
-    batch of corpus windows with their texts (weight ``corpus_weight``), so that the
-    global projection keeps the corpus' breadth instead of fitting the seen classes."""
+    texts (a phrasing per class drawn for every batch), using the same candidate-query
+    scores as inference. Slots whose fusion weight is zero are not trained (ablation
+    rows). With ``corpus``, every step also aligns a batch of corpus windows with their
+    texts, so that the global projection keeps the corpus' breadth instead of fitting
+    the seen classes."""
     rng = np.random.default_rng(config.seed + 2)
+    generator = torch.Generator().manual_seed(config.seed + 2)
     slots = model.slot_weights > 0
     params = [
         *model.partition.parameters(),
@@ -344,11 +397,9 @@ def train_alignment(
         *model.global_proj.parameters(),
         *model.temperature.parameters(),
     ]
-    batch = 2 * config.batch_size
+    batch = 2 * BATCH_SIZE
     steps = len(_batches(len(labels), batch, rng))
-    optimizer, schedule = _optimizer(
-        params, config.align_lr, config.weight_decay, config.align_epochs, steps
-    )
+    optimizer, schedule = _optimizer(params, config.align_epochs, steps)
     model.train()
     model.encoder.eval()
     history = []
@@ -357,10 +408,10 @@ def train_alignment(
         total, correct = 0.0, 0
         for index in _batches(len(labels), batch, rng):
             y = labels[index]
-            sims = model.token_similarities(tokens[index], class_text)
+            sims = model.token_similarities(tokens[index], texts.draw(generator))
             loss = slot_contrastive_loss(sims[..., slots], y, model.temperature()[slots]).total
             if corpus is not None:
-                loss = loss + config.corpus_weight * corpus.loss(model, rng, batch)
+                loss = loss + CORPUS_WEIGHT * corpus.loss(model, rng, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -379,35 +430,27 @@ def train_alignment(
     return history
 
 
-def build_model(config: TrainConfig, text_dim: int, num_seen: int) -> DynaPURLS:
+def build_model(config: TrainConfig, text_dim: int, num_classes: int) -> DynaPURLS:
     return DynaPURLS(
         ModelConfig(
             encoder=EncoderConfig.from_dict(config.encoder) if config.encoder else EncoderConfig(),
             text_encoder=config.text_encoder,
             text_dim=text_dim,
             fusion=config.fusion,
-            aux_classes=num_seen,
+            aux_classes=num_classes,
         )
     )
 
 
-def seen_text(data: SeenData, config: TrainConfig) -> torch.Tensor:
-    descriptions = class_descriptions(data.seen_names, data.seen_origin, config.descriptions)
-    encoder = make_text_encoder(config.text_encoder, cache_dir=cache_dir() / "text")
-    return encode_descriptions(encoder, descriptions)
-
-
 def run_info(config: TrainConfig, data: SeenData) -> RunInfo:
-    settings = asdict(config)
-    settings["fusion"] = list(config.fusion)
     return RunInfo(
         window_length=config.window_length,
-        frame_rate=config.frame_rate,
-        seen_labels=data.seen_names,
+        frame_rate=MODEL_FRAME_RATE,
+        seen_labels=data.classes.names[: data.classes.num_seen],
         datasets=list(config.datasets),
         split=config.split,
         description_source=config.descriptions,
-        settings=settings,
+        settings=asdict(config),
         heldout=data.heldout,
     )
 
@@ -416,71 +459,100 @@ def load_training_corpus(config: TrainConfig) -> TextMotionCorpus | None:
     if config.corpus is None:
         return None
     options = config.dataset_options.get(config.corpus)
-    corpus = load_corpus(
-        config.corpus, config.frame_rate, config.text_encoder, config.text_merge, options
-    )
-    return replace(corpus, drift=config.corpus_drift)
+    return load_corpus(config.corpus, MODEL_FRAME_RATE, config.text_encoder, options)
 
 
 @dataclass
 class EncoderStage:
     """Stage 1 done, stage 2 ready to run: the model with its trained encoder, the seen
     classes' texts and the frozen tokens stage 2 aligns (``None`` with a corpus only,
-    where stage 1 trained all there is). Several stage-2 variants can share one."""
+    where stage 1 trained all there is). Several stage-2 variants can share one
+    (:meth:`align`)."""
 
+    config: TrainConfig
     model: DynaPURLS
     data: SeenData
-    class_text: torch.Tensor | None
+    texts: ClassTexts | None
     tokens: torch.Tensor | None
     labels: torch.Tensor | None
     corpus: CorpusTokens | None
     history: list[dict[str, float]]
+    seconds: float
+
+    def __post_init__(self) -> None:
+        self._encoder_state = {k: v.clone() for k, v in self.model.state_dict().items()}
+
+    def align(
+        self,
+        fusion: tuple[float, float, float] | None = None,
+        descriptions: str | None = None,
+        progress: bool = False,
+    ) -> TrainResult:
+        """Stage 2 on the frozen encoder: a trained model (on the CPU, eval mode).
+        ``fusion`` (global, parts, phases) and ``descriptions`` override the run's, for
+        variants that share this encoder; each call starts from the stage-1 weights, so
+        variants do not see each other."""
+        start = time.perf_counter()
+        config, data, texts = self.config, self.data, self.texts
+        if descriptions is not None and descriptions != config.descriptions:
+            config = replace(config, descriptions=descriptions)
+            data = data.described(config)
+            texts = seen_texts(data, config)
+        model = DynaPURLS(replace(self.model.config, fusion=fusion or config.fusion))
+        model.load_state_dict(self._encoder_state)
+        model.to(config.device)
+        history = list(self.history)
+        if texts is not None:
+            seed_everything(config.seed)
+            history += train_alignment(
+                model,
+                self.tokens,
+                self.labels,
+                texts.to(config.device),
+                config,
+                progress,
+                self.corpus,
+            )
+        model.cpu().eval()
+        seconds = self.seconds + time.perf_counter() - start
+        return TrainResult(model, run_info(config, data), seconds, history)
+
+
+def seen_texts(data: SeenData, config: TrainConfig) -> ClassTexts:
+    """Every phrasing of every training class, encoded by the run's text model."""
+    return encode_class_texts(data.classes.descriptions, config.text_encoder)
 
 
 def train_encoder_stage(config: TrainConfig, progress: bool = True) -> EncoderStage:
     """Seed, load the data (and corpus), build the model and run stage 1 on
     ``config.device``; then compute the frozen tokens for stage 2."""
+    start = time.perf_counter()
     seed_everything(config.seed)
     device = torch.device(config.device)
     data = load_seen(config)
     corpus = load_training_corpus(config)
     if corpus is not None:
         corpus = corpus.to(device)
-    class_text = seen_text(data, config).to(device) if data.seen_names else None
-    text_dim = corpus.embeddings.shape[-1] if class_text is None else class_text.shape[-1]
-    model = build_model(config, text_dim, len(data.seen_names)).to(device)
-    history = pretrain_encoder(model, data, config, progress, corpus, class_text)
-    if class_text is None:
-        return EncoderStage(model, data, None, None, None, None, history)
+    texts = seen_texts(data, config).to(device) if data.classes.names else None
+    text_dim = corpus.embeddings.shape[-1] if texts is None else texts.variants.shape[-1]
+    model = build_model(config, text_dim, len(data.classes.names)).to(device)
+    history = pretrain_encoder(model, data, config, progress, corpus, texts)
+    if texts is None:
+        return EncoderStage(config, model, data, None, None, None, None, history, 0.0)
     tokens, labels = frozen_tokens(model, data, config)
     extra = None if corpus is None else corpus_tokens(model, corpus, config)
-    return EncoderStage(model, data, class_text, tokens, labels.to(device), extra, history)
+    seconds = time.perf_counter() - start
+    return EncoderStage(
+        config, model, data, texts, tokens, labels.to(device), extra, history, seconds
+    )
 
 
 def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     """Train a model on the seen classes (and corpus) of ``config``; eval mode."""
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    start = time.perf_counter()
-    stage = train_encoder_stage(config, progress)
-    model, history = stage.model, stage.history
-    if stage.class_text is not None:
-        history += train_alignment(
-            model, stage.tokens, stage.labels, stage.class_text, config, progress, stage.corpus
-        )
-    model.cpu().eval()
-    return TrainResult(model, run_info(config, stage.data), time.perf_counter() - start, history)
+    return train_encoder_stage(config, progress).align(progress=progress)
 
 
 def train_to_file(config: TrainConfig, output: str | Path, progress: bool = True) -> TrainResult:
     result = train(config, progress)
     save_checkpoint(output, result.model, result.info)
     return result
-
-
-def parse_fusion(text: str | Sequence[float]) -> tuple[float, float, float]:
-    """``"1,1,1"`` -> (global, parts, phases) weights."""
-    values = [float(v) for v in (text.split(",") if isinstance(text, str) else text)]
-    if len(values) != 3:
-        raise ValueError(f"fusion needs three weights (global,parts,phases), got {text!r}")
-    return values[0], values[1], values[2]

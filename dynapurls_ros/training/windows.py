@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from dynapurls_ros.datasets import SkeletonSample
 from dynapurls_ros.skeleton.layouts import get_layout
@@ -33,10 +32,20 @@ def place(clip: np.ndarray, length: int, start: int) -> np.ndarray:
     return clip[index]
 
 
-def random_window(clip: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
-    """A training window: random playback speed (0.8–1.25x), then a random crop of a
-    long clip or a random placement of a short one."""
-    speed = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
+MODEL_FRAME_RATE = 30.0  # Hz of the windows every model here is trained on
+SPEED_RANGE = (0.8, 1.25)  # default range of the random playback speed of training windows
+
+
+def random_window(
+    clip: np.ndarray,
+    length: int,
+    rng: np.random.Generator,
+    speed_range: tuple[float, float] = SPEED_RANGE,
+) -> np.ndarray:
+    """A training window: a random playback speed (log-uniform in ``speed_range``), then
+    a random crop of a long clip or a random placement of a short one."""
+    low, high = speed_range
+    speed = float(np.exp(rng.uniform(np.log(low), np.log(high))))
     frames = max(1, round(len(clip) / speed))
     if frames != len(clip):
         clip = resample(clip, frames)
@@ -55,21 +64,6 @@ def evaluation_windows(clip: np.ndarray, length: int, max_windows: int = 3) -> n
         count = min(max_windows, 1 + slack // max(1, length // 2))
         starts = np.linspace(0, slack, count).round().astype(int).tolist()
     return np.stack([to_input(place(clip, length, s)) for s in starts])
-
-
-def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Viewpoint and body-size jitter on normalised windows ``(N, 3, T, V)``: a rotation
-    about the vertical axis (±30°) and a small tilt, and per-axis scaling (±10%)."""
-    n = batch.shape[0]
-    yaw = (torch.rand(n, generator=generator) * 2 - 1) * (np.pi / 6)
-    tilt = (torch.rand(n, generator=generator) * 2 - 1) * (np.pi / 18)
-    cy, sy, ct, st = yaw.cos(), yaw.sin(), tilt.cos(), tilt.sin()
-    zero, one = torch.zeros(n), torch.ones(n)
-    rot_y = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], 1).view(n, 3, 3)
-    rot_x = torch.stack([one, zero, zero, zero, ct, -st, zero, st, ct], 1).view(n, 3, 3)
-    scale = 1 + (torch.rand(n, 3, generator=generator) * 2 - 1) * 0.1
-    transform = (rot_y @ rot_x) * scale.unsqueeze(1)
-    return torch.einsum("nij,njtv->nitv", transform, batch)
 
 
 def clips_for(
