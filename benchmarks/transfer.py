@@ -39,7 +39,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -61,10 +60,16 @@ from dynapurls_ros.text.encoder import make_text_encoder
 from dynapurls_ros.training.data import ClipSet
 from dynapurls_ros.training.evaluate import EvalSetup, evaluate, prepare
 from dynapurls_ros.training.texts import phrasings
-from dynapurls_ros.training.train import TrainResult, train
+from dynapurls_ros.training.train import (
+    FULL_FUSION,
+    GLOBAL_ONLY,
+    TrainResult,
+    train_encoder_stage,
+)
 
 DATASETS = ("nw_ucla", "gtu3d", "utd_mhad")
 VOCABULARIES = ("labels", "bank", "varied")
+FUSIONS = {"full": FULL_FUSION, "global": GLOBAL_ONLY}  # stage-2 variants on one encoder
 NEW_CLASS_COSINE = 0.67
 # The same action under another dataset's name: target class -> training class.
 COUNTERPARTS = {
@@ -118,12 +123,22 @@ def run_job(target: str, seed: int, args: argparse.Namespace) -> list[dict]:
     sources = [d for d in DATASETS if d != target]
     config = recipe(args, datasets=sources, seed=seed)
     tag = args.tag or recipe_tag(config)
-    start = time.perf_counter()
-    result: TrainResult = train(config, progress=False)
-    seconds = time.perf_counter() - start
-    checkpoint = RUNS / "transfer" / tag / f"{target}-seed{seed}.pt"
-    save_checkpoint(checkpoint, result.model, result.info)
+    stage = train_encoder_stage(config, progress=False)
+    rows = []
+    for fusion in args.fusions:
+        result = stage.align(fusion=FUSIONS[fusion])
+        name = f"{target}-seed{seed}" + ("" if fusion == "full" else f"-{fusion}")
+        save_checkpoint(RUNS / "transfer" / tag / f"{name}.pt", result.model, result.info)
+        rows += evaluate_target(result, target, sources, tag, fusion, seed)
+    return rows
 
+
+def evaluate_target(
+    result: TrainResult, target: str, sources: list[str], tag: str, fusion: str, seed: int
+) -> list[dict]:
+    """Rows of every vocabulary of ``target`` for one trained model."""
+    seconds = result.seconds
+    config = result.info.settings
     training_names = list(result.info.seen_labels)
     rows = []
     for source in VOCABULARIES:
@@ -136,7 +151,8 @@ def run_job(target: str, seed: int, args: argparse.Namespace) -> list[dict]:
         row = {
             "tag": tag,
             "target": target,
-            "trained_on": sources + ([config.corpus] if config.corpus else []),
+            "trained_on": sources + ([config["corpus"]] if config["corpus"] else []),
+            "fusion": fusion,
             "vocabulary": source,
             "seed": seed,
             "top1": metrics["top1"],
@@ -146,7 +162,7 @@ def run_job(target: str, seed: int, args: argparse.Namespace) -> list[dict]:
             "per_class": per_class,
             "train_seconds": round(seconds, 1),
             "threads": torch.get_num_threads(),
-            "device": config.device,
+            "device": config["device"],
         }
         counterparts = {c: j for c, (j, cos) in enumerate(nearest) if cos >= NEW_CLASS_COSINE}
         if counterparts:
@@ -159,7 +175,7 @@ def run_job(target: str, seed: int, args: argparse.Namespace) -> list[dict]:
             row["known_top1_own_names"] = statistics.mean(per_class[n] for n in known)
             row["known_top1_training_names"] = wording["top1"]
         print(
-            f"{tag} -> {target:8s} {source:6s} seed {seed}  top1 {row['top1']:5.1f}  "
+            f"{tag} {fusion} -> {target:8s} {source:6s} seed {seed}  top1 {row['top1']:5.1f}  "
             f"top5 {row['top5']:5.1f}  new {row['new_top1']:5.1f}"
             + (
                 f"  known: own names {row['known_top1_own_names']:5.1f}, training names "
@@ -189,22 +205,23 @@ def print_new_classes() -> None:
 
 
 def summary(path: Path, per_class: bool) -> None:
-    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str], list[dict]] = defaultdict(list)
     for row in read_rows(path):
-        groups[(row["tag"], row["target"], row["vocabulary"])].append(row)
+        fusion = row.get("fusion", "full")
+        groups[(row["tag"], fusion, row["target"], row["vocabulary"])].append(row)
     print(
-        "| recipe | target | vocabulary | n | top-1 | top-5 | new classes top-1 | "
+        "| recipe | slots | target | vocabulary | n | top-1 | top-5 | new classes top-1 | "
         "known: own names / training names | seeds |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for (tag, target, vocabulary), rows in sorted(groups.items()):
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (tag, fusion, target, vocabulary), rows in sorted(groups.items()):
         known = ""
         if "known_top1_training_names" in rows[0]:
             own = statistics.mean(r["known_top1_own_names"] for r in rows)
             other = statistics.mean(r["known_top1_training_names"] for r in rows)
             known = f"{own:.1f} / {other:.1f}"
         print(
-            f"| {tag} | {target} | {vocabulary} | {len(rows)} | "
+            f"| {tag} | {fusion} | {target} | {vocabulary} | {len(rows)} | "
             f"{mean_std([r['top1'] for r in rows])} | {mean_std([r['top5'] for r in rows])} | "
             f"{mean_std([r['new_top1'] for r in rows])} | {known} | "
             f"{','.join(str(r['seed']) for r in rows)} |"
@@ -212,13 +229,20 @@ def summary(path: Path, per_class: bool) -> None:
         if per_class:
             for name in rows[0]["per_class"]:
                 values = [r["per_class"][name] for r in rows]
-                print(f"|  |  | {name} |  | {statistics.mean(values):.1f} |  |  |  |  |")
+                print(f"|  |  |  | {name} |  | {statistics.mean(values):.1f} |  |  |  |  |")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--fusions",
+        nargs="+",
+        default=["full"],
+        choices=list(FUSIONS),
+        help="slots scored: all (full) and/or the global one only, on one encoder",
+    )
     add_recipe_arguments(parser)
     parser.add_argument("--tag", help="name of this recipe in the results (default: derived)")
     parser.add_argument("--threads", type=int, default=1)
