@@ -14,8 +14,11 @@ the default is 1e-3) and gate (θ 0.1), and with the earlier bank-balance bound 
 ``--variant bank_size=32``). ``--vocabulary-size N`` streams every N-class subset
 of a split's unseen classes instead (e.g. every pair: vocabularies of other sizes to
 choose settings on, without touching the test split they are reported on).
-``--stream blocked`` streams the clips class by class instead of shuffled (a robot
-watching one action for a long stretch; rows are labelled "blocked"). Figures are
+``--transfer CHECKPOINT...`` streams, for checkpoints of ``benchmarks/transfer.py``,
+every clip of the dataset each one never saw (the case the refinement is meant for: a
+robot's own sensor and people). ``--stream blocked`` streams the clips class by class
+instead of shuffled (a robot watching one action for a long stretch; rows are labelled
+"blocked"). Figures are
 printed as they are produced and appended as JSON lines to ``--results``.
 
 Before that, the cost of one online update (single thread, full bank, p50/p95 over
@@ -96,7 +99,7 @@ def checkpoint(config: TrainConfig) -> Path:
 
 
 def test_stream(
-    path: Path, dataset: str, split: str
+    path: Path, dataset: str, split: str | None
 ) -> tuple[DynaPURLS, RunInfo, Candidates, StreamFeatures]:
     """The model, its run info, its unseen-class texts and the slot features of every
     test window; the features are cached beside the checkpoint (keyed by its size and
@@ -124,6 +127,32 @@ def test_stream(
     data = {"key": key, "text": text, "features": stream.features}
     torch.save(data | {k: torch.from_numpy(v) for k, v in arrays.items()}, cache)
     return model, info, candidates, stream
+
+
+def jobs(args: argparse.Namespace) -> Iterator[tuple[str, str, int, tuple]]:
+    """(row label, recipe name, seed, (model, candidates, stream)) of every stream to
+    replay: the unseen classes of each split's checkpoint, or with ``--transfer`` every
+    class of the dataset each leave-one-dataset-out checkpoint never saw."""
+    suffix = (f" {args.vocabulary_size}-way" if args.vocabulary_size else "") + (
+        " blocked" if args.stream == "blocked" else ""
+    )
+    for path in args.transfer:
+        target, _, seed = path.stem.partition("-seed")
+        model, _, candidates, stream = test_stream(path, target, None)
+        yield (
+            f"{target} (left out){suffix}",
+            path.parent.name,
+            int(seed),
+            (model, candidates, stream),
+        )
+    if args.transfer:
+        return
+    for name in args.splits:
+        dataset, split = name.split(":")
+        for seed in args.seeds:
+            config = recipe(args, datasets=[dataset], split=split, seed=seed)
+            model, _, candidates, stream = test_stream(checkpoint(config), dataset, split)
+            yield name + suffix, recipe_folder(config).name, seed, (model, candidates, stream)
 
 
 def update_cost(classes: int, per_class: int, windows: int, dim: int = 384) -> dict[str, float]:
@@ -241,6 +270,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--vocabulary-size", type=int, help="stream every N-class subset of the unseen classes"
     )
+    parser.add_argument(
+        "--transfer",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="CHECKPOINT",
+        help="leave-one-dataset-out checkpoints (runs/transfer/<recipe>/<target>-seed<N>.pt): "
+        "stream every clip of the dataset each never saw instead of --splits",
+    )
     parser.add_argument("--cost-windows", type=int, default=300)
     parser.add_argument("--cost-only", action="store_true")
     parser.add_argument("--results", type=Path, default=RUNS / "results.jsonl")
@@ -276,43 +314,37 @@ def main(argv: list[str] | None = None) -> int:
     variants = {name: VARIANTS[name] for name in args.variants}
     variants.update(parse_variant(text) for text in args.variant)
     rows = []
-    for name in args.splits:
-        dataset, split = name.split(":")
-        label = name if args.vocabulary_size is None else f"{name} {args.vocabulary_size}-way"
-        label += " blocked" if args.stream == "blocked" else ""
-        for seed in args.seeds:
-            config = recipe(args, datasets=[dataset], split=split, seed=seed)
-            model, _, full_candidates, full_stream = test_stream(checkpoint(config), dataset, split)
-            subsets = streams(full_candidates, full_stream, args.vocabulary_size)
-            for (classes, candidates, stream), variant in (
-                (subset, variant) for subset in subsets for variant in variants
-            ):
-                start = time.perf_counter()
-                baseline, orders = stream_orders(
-                    model, candidates, stream, variants[variant], args.orders, kind=args.stream
-                )
-                row = {
-                    "split": label,
-                    "classes": classes,
-                    "recipe": recipe_folder(config).name,
-                    "seed": seed,
-                    "variant": variant,
-                    "top1_encoded": baseline,
-                    "orders": orders,
-                    "seconds": time.perf_counter() - start,
-                }
-                rows.append(row)
-                with args.results.open("a", encoding="utf-8") as out:
-                    out.write(json.dumps(row) + "\n")
-                deltas = " ".join(f"{o['delta']:+5.1f}" for o in orders)
-                undone = sum(o["collapses"] for o in orders)
-                print(
-                    f"{label} {classes or ''} seed {seed} {variant:14s} without {baseline:5.1f} "
-                    f"| Δ per order "
-                    f"{deltas} | mean {statistics.mean(o['delta'] for o in orders):+5.1f} | "
-                    f"{undone} undone | {row['seconds']:.0f} s",
-                    flush=True,
-                )
+    for label, recipe_name, seed, (model, candidates_all, stream_all) in jobs(args):
+        subsets = streams(candidates_all, stream_all, args.vocabulary_size)
+        for (classes, candidates, stream), variant in (
+            (subset, variant) for subset in subsets for variant in variants
+        ):
+            start = time.perf_counter()
+            baseline, orders = stream_orders(
+                model, candidates, stream, variants[variant], args.orders, kind=args.stream
+            )
+            row = {
+                "split": label,
+                "classes": classes,
+                "recipe": recipe_name,
+                "seed": seed,
+                "variant": variant,
+                "top1_encoded": baseline,
+                "orders": orders,
+                "seconds": time.perf_counter() - start,
+            }
+            rows.append(row)
+            with args.results.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(row) + "\n")
+            deltas = " ".join(f"{o['delta']:+5.1f}" for o in orders)
+            undone = sum(o["collapses"] for o in orders)
+            print(
+                f"{label} {classes or ''} seed {seed} {variant:14s} without {baseline:5.1f} "
+                f"| Δ per order "
+                f"{deltas} | mean {statistics.mean(o['delta'] for o in orders):+5.1f} | "
+                f"{undone} undone | {row['seconds']:.0f} s",
+                flush=True,
+            )
     summary(rows)
     return 0
 
