@@ -152,3 +152,17 @@ def test_augmentation_settings_are_checked() -> None:
     for bad in ({"speed": (1.2, 0.8)}, {"mirror": 1.5}, {"sensors": -0.1}, {"jitter": -1.0}):
         with pytest.raises(ValueError, match="Augmentation"):
             Augmentation(**bad)
+
+
+def test_same_slot_texts_need_close_meaning_and_the_same_sides() -> None:
+    from dynapurls_ros.training.texts import encode_class_texts, same_slots
+
+    names = ["right hand wave", "left hand wave", "right arm throw", "sit down"]
+    classes = class_set(names, ["utd_mhad", "x", "utd_mhad", "nw_ucla"], "bank", mirrored=False)
+    texts = encode_class_texts(classes.descriptions, "minilm")
+    text, sides = texts.draw(torch.Generator().manual_seed(0))
+    same = same_slots(text, sides, 0.8)
+    assert same.shape == (8, 4, 4) and same.diagonal(dim1=1, dim2=2).all()
+    assert (same == same.transpose(1, 2)).all()
+    assert not same[:, 0, 1].any()  # right and left hand: never the same, however close
+    assert same_slots(text, sides, 1.01).sum() == 8 * 4  # only the diagonal

@@ -305,6 +305,31 @@ def test_contrastive_loss_matches_its_definition() -> None:
     torch.testing.assert_close(out.total, out.per_slot.sum())
 
 
+def test_merged_slot_texts_are_positives_of_each_other() -> None:
+    """``same``: where two classes' slot texts say the same thing, either class's text is
+    a positive of the slot, so the loss no longer pushes the two apart."""
+    torch.manual_seed(0)
+    n, k, s = 6, 3, len(SLOTS)
+    sims = torch.rand(n, k, s) * 2 - 1
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    scales = torch.full((s,), 10.0)
+    eye = torch.eye(k, dtype=torch.bool).expand(s, k, k)
+    plain = slot_contrastive_loss(sims, labels, scales)
+    torch.testing.assert_close(slot_contrastive_loss(sims, labels, scales, eye).total, plain.total)
+    same = eye.clone()
+    same[0, 0, 1] = same[0, 1, 0] = True  # slot 0: classes 0 and 1 share their text
+    merged = slot_contrastive_loss(sims, labels, scales, same)
+    torch.testing.assert_close(merged.per_slot[1:], plain.per_slot[1:])
+    logits = sims[:, :, 0] * 10.0
+    target = torch.tensor([[1, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=torch.float)[labels]
+    s2t = -(target / target.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
+    log_p = logits.log_softmax(dim=0)
+    t2s = torch.stack([-(log_p[:, c] * target[:, c]).sum() / target[:, c].sum() for c in range(3)])
+    torch.testing.assert_close(merged.per_slot[0], 0.5 * (s2t + t2s.mean()))
+    with pytest.raises(ValueError, match="same must be"):
+        slot_contrastive_loss(sims, labels, scales, eye[:, :2, :2])
+
+
 def test_loss_prefers_correct_matches_and_validates_labels() -> None:
     labels = torch.tensor([0, 1, 2])
     scales = SlotTemperature(len(SLOTS))()

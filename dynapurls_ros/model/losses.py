@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -48,6 +47,7 @@ def slot_contrastive_loss(
     sims: torch.Tensor,
     labels: torch.Tensor,
     scales: torch.Tensor,
+    same: torch.Tensor | None = None,
 ) -> LossOutput:
     """Summed symmetric per-slot contrastive loss.
 
@@ -56,6 +56,12 @@ def slot_contrastive_loss(
             slot, computed with the candidate-query rule (as at inference).
         labels: ``(N,)`` class indices into the K classes.
         scales: ``(S,)`` logit scales from :class:`SlotTemperature`.
+        same: optional ``(S, K, K)`` bool: per slot, the classes whose texts say the same
+            thing (the diagonal set). Many actions share what one body part does ("legs
+            stand still"); without it those slot texts are pushed apart as if they were
+            different, and a part slot learns to name the class instead of the part's
+            motion. With it, every such class is a positive of the sample's slot (its
+            target weight shared evenly), in both directions.
     """
     if sims.dim() != 3:
         raise ValueError(f"sims must be (N, K, S), got {tuple(sims.shape)}")
@@ -66,18 +72,21 @@ def slot_contrastive_loss(
         raise ValueError(f"scales must be ({s},), got {tuple(scales.shape)}")
     if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
         raise ValueError(f"labels must lie in [0, {k}), got {labels.tolist()}")
+    if same is None:
+        same = torch.eye(k, dtype=torch.bool, device=sims.device).expand(s, k, k)
+    elif same.shape != (s, k, k):
+        raise ValueError(f"same must be ({s}, {k}, {k}), got {tuple(same.shape)}")
 
     logits = sims * scales.view(1, 1, s)
-    sample_to_text = F.cross_entropy(
-        logits, labels.unsqueeze(1).expand(n, s), reduction="none"
-    ).mean(dim=0)  # (S,)
+    target = same[:, labels].permute(1, 2, 0).to(logits.dtype)  # (N, K, S) positives
+    row = target / target.sum(dim=1, keepdim=True)
+    sample_to_text = -(row * logits.log_softmax(dim=1)).sum(dim=1).mean(dim=0)  # (S,)
 
-    positives = F.one_hot(labels, k).to(logits.dtype)  # (N, K)
-    counts = positives.sum(dim=0)  # (K,)
-    present = counts > 0
+    counts = target.sum(dim=0)  # (K, S): positive samples of each text in the batch
     log_prob = logits.log_softmax(dim=0)  # over the batch samples, per class and slot
-    per_class = -(positives.unsqueeze(-1) * log_prob).sum(dim=0) / counts.clamp_min(1)[:, None]
-    text_to_sample = per_class[present].mean(dim=0)  # (S,)
+    per_text = -(target * log_prob).sum(dim=0) / counts.clamp_min(1)  # (K, S)
+    present = (counts > 0).to(logits.dtype)
+    text_to_sample = (per_text * present).sum(dim=0) / present.sum(dim=0)  # (S,)
 
     per_slot = 0.5 * (sample_to_text + text_to_sample)
     return LossOutput(total=per_slot.sum(), per_slot=per_slot.detach())

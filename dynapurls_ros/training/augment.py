@@ -113,6 +113,18 @@ def mirror_text(text: str) -> str:
     return _SIDES.sub(swap, text)
 
 
+SIDE_WORDS = frozenset(
+    ("left", "right", "clockwise", "counter", "counterclockwise", "anti", "anticlockwise")
+)
+
+
+def side_signature(text: str) -> str:
+    """The side and rotation words of ``text`` in order ("" for none): two slot texts
+    may count as the same only if they agree on these (a left and a right leg swing read
+    alike to the text encoder)."""
+    return " ".join(w for w in re.findall(r"[a-z]+", text.lower()) if w in SIDE_WORDS)
+
+
 def mirror_description(description: ActionDescription) -> ActionDescription:
     """The description of the mirrored action (label and every slot swapped)."""
     return ActionDescription(

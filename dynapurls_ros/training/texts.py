@@ -19,7 +19,7 @@ import torch
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.text.descriptions import ActionDescription, label_only_description
 from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
-from dynapurls_ros.training.augment import mirror_description, mirror_text
+from dynapurls_ros.training.augment import mirror_description, mirror_text, side_signature
 from dynapurls_ros.training.data import DESCRIPTION_SOURCES, class_descriptions
 
 VARIED = "varied"  # description source: several phrasings per class
@@ -84,30 +84,46 @@ def class_set(names: Sequence[str], origin: Sequence[str], source: str, mirrored
 @dataclass(frozen=True)
 class ClassTexts:
     """Encoded phrasings ``(K, R, 8, d)``; class ``k`` has ``counts[k]`` of them (the rest
-    repeat its first). ``draw`` picks one per class for a training step."""
+    repeat its first). ``sides`` ``(K, R, 8)`` numbers each slot text's side words
+    (:func:`side_signature`). ``draw`` picks one phrasing per class for a step."""
 
     variants: torch.Tensor
     counts: torch.Tensor
+    sides: torch.Tensor
 
     @property
     def first(self) -> torch.Tensor:
         """``(K, 8, d)``: each class's first phrasing (its description)."""
         return self.variants[:, 0]
 
-    def draw(self, generator: torch.Generator) -> torch.Tensor:
-        """``(K, 8, d)``: one random phrasing of every class."""
+    def draw(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """One random phrasing of every class: texts ``(K, 8, d)`` and their side
+        signatures ``(K, 8)``."""
+        k = len(self.counts)
         if self.variants.shape[1] == 1:
-            return self.first
-        pick = (torch.rand(len(self.counts), generator=generator) * self.counts).long()
-        return self.variants[torch.arange(len(self.counts)), pick.to(self.variants.device)]
+            return self.first, self.sides[:, 0]
+        pick = (torch.rand(k, generator=generator) * self.counts.cpu()).long()
+        rows = torch.arange(k)
+        return self.variants[rows, pick.to(self.variants.device)], self.sides[rows, pick]
 
     def select(self, classes: Sequence[int]) -> ClassTexts:
         """The phrasings of ``classes`` only, in that order."""
         index = torch.as_tensor(list(classes), dtype=torch.long)
-        return ClassTexts(self.variants[index], self.counts[index])
+        return ClassTexts(self.variants[index], self.counts[index], self.sides[index])
 
     def to(self, device: torch.device | str) -> ClassTexts:
-        return ClassTexts(self.variants.to(device), self.counts.to(device))
+        return ClassTexts(self.variants.to(device), self.counts.to(device), self.sides)
+
+
+def same_slots(text: torch.Tensor, sides: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``(8, K, K)`` bool: per slot, the classes whose texts ``(K, 8, d)`` have a cosine of
+    at least ``threshold`` and the same side words (``sides`` ``(K, 8)``); the diagonal
+    is always set."""
+    unit = torch.nn.functional.normalize(text, dim=-1).transpose(0, 1)  # (8, K, d)
+    close = unit @ unit.transpose(1, 2) >= threshold
+    agree = sides.T[:, :, None] == sides.T[:, None, :]
+    eye = torch.eye(text.shape[0], dtype=torch.bool)
+    return (close & agree.to(close.device)) | eye.to(close.device)
 
 
 def encode_class_texts(
@@ -119,4 +135,14 @@ def encode_class_texts(
     padded = [list(options) + [options[0]] * (width - len(options)) for options in descriptions]
     flat = encode_descriptions(encoder, [d for options in padded for d in options])
     variants = flat.view(len(descriptions), width, *flat.shape[1:])
-    return ClassTexts(variants, torch.tensor([len(options) for options in descriptions]))
+    signatures: dict[str, int] = {"": 0}
+    sides = torch.tensor(
+        [
+            [
+                [signatures.setdefault(side_signature(t), len(signatures)) for t in d.texts]
+                for d in row
+            ]
+            for row in padded
+        ]
+    )
+    return ClassTexts(variants, torch.tensor([len(options) for options in descriptions]), sides)

@@ -38,13 +38,24 @@ from dynapurls_ros.training.augment import (
 )
 from dynapurls_ros.training.corpus import CORPUS_WEIGHT, TextMotionCorpus, load_corpus
 from dynapurls_ros.training.data import holdout_mask, load_clips, split_classes
-from dynapurls_ros.training.texts import ClassSet, ClassTexts, class_set, encode_class_texts
+from dynapurls_ros.training.texts import (
+    ClassSet,
+    ClassTexts,
+    class_set,
+    encode_class_texts,
+    same_slots,
+)
 from dynapurls_ros.training.windows import MODEL_FRAME_RATE, random_window
 
 BATCH_SIZE = 64  # labelled windows per stage-1 step (stage 2 takes twice as many)
 LEARNING_RATE = 1e-3  # peak of the one-cycle schedule, both stages
 WEIGHT_DECAY = 1e-3  # AdamW
 HOLDOUT_SHARE = 0.1  # seen clips kept out of training for the GZSL seen-class score
+# Slot texts of two classes at least this similar (MiniLM cosine, same side words) are
+# positives of each other (losses.slot_contrastive_loss): many actions share what one
+# part does. Chosen by reading the bank's pairs before any accuracy run: above 0.8 the
+# pairs say the same thing ("legs stand still, feet planted ..."). None: off.
+SLOT_MERGE: float | None = 0.8
 FULL_FUSION = (1.0, 1.0, 1.0)  # global, parts, phases
 GLOBAL_ONLY = (1.0, 0.0, 0.0)
 
@@ -204,6 +215,11 @@ def labelled_windows(
     return augment(x, generator), labels
 
 
+def _same(text: torch.Tensor, sides: torch.Tensor) -> torch.Tensor | None:
+    """Per slot, which classes' drawn texts count as the same (``SLOT_MERGE``)."""
+    return None if SLOT_MERGE is None else same_slots(text, sides, SLOT_MERGE)
+
+
 def _batches(count: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     order = rng.permutation(count)
     batches = [order[i : i + batch_size] for i in range(0, count, batch_size)]
@@ -298,9 +314,17 @@ def pretrain_encoder(
                 sums["correct"] += int((logits.argmax(1) == y).sum())
                 sums["count"] += split
                 if align_text:
-                    global_text = F.normalize(texts.draw(generator)[:, GLOBAL_INDEX], dim=-1)
-                    mean_tokens = tokens[:split].mean(dim=1)
-                    text_loss = F.cross_entropy(model.global_logits(mean_tokens, global_text), y)
+                    drawn, sides = texts.draw(generator)
+                    global_text = F.normalize(drawn[:, GLOBAL_INDEX], dim=-1)
+                    text_logits = model.global_logits(tokens[:split].mean(dim=1), global_text)
+                    same = _same(drawn, sides)
+                    if same is None:
+                        text_loss = F.cross_entropy(text_logits, y)
+                    else:
+                        positives = same[GLOBAL_INDEX][y].to(text_logits.dtype)
+                        positives = positives / positives.sum(dim=1, keepdim=True)
+                        log_probs = text_logits.log_softmax(dim=1)
+                        text_loss = -(positives * log_probs).sum(dim=1).mean()
                     loss = loss + config.text_weight * text_loss
                     sums["text_loss"] += text_loss.item()
             if from_corpus is not None:
@@ -408,8 +432,15 @@ def train_alignment(
         total, correct = 0.0, 0
         for index in _batches(len(labels), batch, rng):
             y = labels[index]
-            sims = model.token_similarities(tokens[index], texts.draw(generator))
-            loss = slot_contrastive_loss(sims[..., slots], y, model.temperature()[slots]).total
+            drawn, sides = texts.draw(generator)
+            sims = model.token_similarities(tokens[index], drawn)
+            same = _same(drawn, sides)
+            loss = slot_contrastive_loss(
+                sims[..., slots],
+                y,
+                model.temperature()[slots],
+                None if same is None else same[slots],
+            ).total
             if corpus is not None:
                 loss = loss + CORPUS_WEIGHT * corpus.loss(model, rng, batch)
             optimizer.zero_grad(set_to_none=True)
