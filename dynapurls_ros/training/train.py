@@ -55,7 +55,7 @@ HOLDOUT_SHARE = 0.1  # seen clips kept out of training for the GZSL seen-class s
 # positives of each other (losses.slot_contrastive_loss): many actions share what one
 # part does. Chosen by reading the bank's pairs before any accuracy run: above 0.8 the
 # pairs say the same thing ("legs stand still, feet planted ..."). None: off.
-SLOT_MERGE: float | None = 0.8
+SLOT_MERGE: float | None = None
 FULL_FUSION = (1.0, 1.0, 1.0)  # global, parts, phases
 GLOBAL_ONLY = (1.0, 0.0, 0.0)
 
