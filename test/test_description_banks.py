@@ -1,11 +1,15 @@
-"""Checks on the shipped description banks in ``config/descriptions/``.
+"""Checks on the shipped description banks in ``config/descriptions/`` and the class
+lists they cover in ``config/vocabularies/``.
 
 The text encoder turns every slot into a prototype, so a bank with an empty slot, a
 global sentence shared by two labels, or two labels answering to one name would silently
 blur or misroute classes at recognition time. These tests read the YAML files
 directly (``yaml.safe_load``) so the banks are validated independently of the
 loader; the generic checks run on every bank in the folder, the label-set checks
-only on the banks whose class lists are fixed by a dataset.
+only on the banks whose class lists are fixed by a dataset. The cross-bank checks treat
+all banks as one: one entry per name, one global sentence per entry, and every class of
+every vocabulary resolving (``DescriptionResolver.match`` over all shipped banks) to the
+entry its vocabulary names.
 """
 
 from __future__ import annotations
@@ -17,10 +21,18 @@ from typing import Any
 import pytest
 import yaml
 
-from dynapurls_ros.datasets import gtu3d, nw_ucla
+from dynapurls_ros.datasets import gtu3d, ntu, nw_ucla, pku_mmd, utd_mhad
 from dynapurls_ros.text import descriptions
+from dynapurls_ros.text.resolve import DescriptionResolver, normalize_name
+from dynapurls_ros.text.vocabularies import (
+    Vocabulary,
+    VocabularyError,
+    load_vocabularies,
+    load_vocabulary,
+)
 
 BANK_DIR = Path(__file__).resolve().parents[1] / "config" / "descriptions"
+VOCABULARY_DIR = BANK_DIR.parent / "vocabularies"
 FORMAT = "dynapurls-descriptions/1"
 SLOTS = ("head", "hands", "torso", "legs", "start", "middle", "end", "global")
 MIN_WORDS, MAX_WORDS = 6, 20
@@ -30,8 +42,19 @@ NW_UCLA_LABELS = set(nw_ucla.CLASS_NAMES)
 GTU3D_LABELS = set(gtu3d.CLASS_NAMES)
 EVERYDAY_MIN = 60
 EVERYDAY_REQUIRED = {"wave", "point", "fall down", "sit down", "clap", "bow", "drink"}
+MIN_ENTRIES = 1000  # distinct actions over all banks
+MAX_NOT_COVERED = 0.10  # share of a source's classes a skeleton cannot show
+# The class lists the dataset readers use; their vocabularies list the same, in order.
+DATASET_CLASSES = {
+    "ntu120": ntu.NTU120_CLASS_NAMES,
+    "pku_mmd": pku_mmd.CLASS_NAMES,
+    "nw_ucla": nw_ucla.CLASS_NAMES,
+    "gtu3d": gtu3d.CLASS_NAMES,
+    "utd_mhad": utd_mhad.CLASS_NAMES,
+}
 
 BANKS = sorted(BANK_DIR.glob("*.yaml"))
+VOCABULARIES = sorted(VOCABULARY_DIR.glob("*.yaml"))
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -163,9 +186,12 @@ def test_dataset_banks_match_class_lists(name: str, expected: set[str]) -> None:
 
 
 def test_everyday_bank_size_and_core_labels() -> None:
+    # The core robot-facing actions are classes of the everyday vocabulary; where another
+    # bank already described one (NTU-120's "hand waving" for "wave") the entry lives there.
     labels = set(_load(BANK_DIR / "everyday.yaml")["actions"])
     assert len(labels) >= EVERYDAY_MIN
-    assert labels >= EVERYDAY_REQUIRED, f"missing {EVERYDAY_REQUIRED - labels}"
+    classes = {c.name for c in load_vocabulary(VOCABULARY_DIR / "everyday.yaml").classes}
+    assert classes >= EVERYDAY_REQUIRED, f"missing {EVERYDAY_REQUIRED - classes}"
 
 
 @pytest.mark.parametrize("path", BANKS, ids=lambda p: p.name)
@@ -173,3 +199,138 @@ def test_project_loader_reads_bank(path: Path) -> None:
     assert tuple(descriptions.SLOTS) == SLOTS
     bank = descriptions.load_bank(path)
     assert set(bank) == set(_load(path)["actions"])
+
+
+# -- all banks together, and the vocabularies they cover --------------------------------
+
+
+@pytest.fixture(scope="module")
+def all_banks() -> dict[str, dict[str, descriptions.ActionDescription]]:
+    return {path.name: descriptions.load_bank(path) for path in BANKS}
+
+
+@pytest.fixture(scope="module")
+def vocabularies() -> dict[str, Vocabulary]:
+    return load_vocabularies(VOCABULARIES)
+
+
+def test_one_entry_per_name_across_banks(all_banks) -> None:
+    owner: dict[str, str] = {}
+    clashes = []
+    for file, bank in all_banks.items():
+        for label, desc in bank.items():
+            here = f"{file}:{label}"
+            for name in (label, *desc.synonyms):
+                first = owner.setdefault(normalize_name(name), here)
+                if first != here:
+                    clashes.append(f"{name!r} ({first} and {here})")
+    assert not clashes, "names pointing to two entries: " + ", ".join(clashes)
+
+
+def test_no_global_sentence_shared_across_banks(all_banks) -> None:
+    owner: dict[str, str] = {}
+    clashes = []
+    for file, bank in all_banks.items():
+        for label, desc in bank.items():
+            here = f"{file}:{label}"
+            first = owner.setdefault(_norm(desc["global"]), here)
+            if first != here:
+                clashes.append(f"{here} = {first}")
+    assert not clashes, "global sentences used twice: " + ", ".join(clashes)
+
+
+def test_bank_holds_a_thousand_distinct_actions(all_banks) -> None:
+    count = sum(len(bank) for bank in all_banks.values())
+    per_file = ", ".join(f"{file} {len(bank)}" for file, bank in all_banks.items())
+    print(f"\n{count} distinct bank entries ({per_file})")
+    assert count >= MIN_ENTRIES, f"{count} entries: {per_file}"
+
+
+def test_vocabulary_files_load() -> None:
+    assert VOCABULARIES, f"no vocabulary files in {VOCABULARY_DIR}"
+    for path in VOCABULARIES:
+        vocabulary = load_vocabulary(path)
+        assert vocabulary.name.strip() and vocabulary.citation.strip(), path
+        names = [c.name for c in vocabulary.classes] + [n for n, _ in vocabulary.not_covered]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        assert not repeated, f"{path}: classes listed twice: {repeated}"
+        for name in names:
+            assert name == name.lower() and name == name.strip(), f"{path}: bad name {name!r}"
+
+
+def test_every_vocabulary_class_resolves_to_its_entry(all_banks, vocabularies) -> None:
+    resolver = DescriptionResolver(bank_paths=BANKS)
+    entries = {
+        label: (file, desc) for file, bank in all_banks.items() for label, desc in bank.items()
+    }
+    wrong = []
+    for key, vocabulary in vocabularies.items():
+        for cls in vocabulary.classes:
+            if cls.entry not in entries:
+                wrong.append(f"{key}: {cls.name!r} names no entry {cls.entry!r}")
+                continue
+            file, desc = entries[cls.entry]
+            found = resolver.match(cls.name)
+            if found is None:
+                wrong.append(f"{key}: {cls.name!r} resolves to nothing")
+            elif found.source != f"bank:{file}" or found.description.texts != desc.texts:
+                wrong.append(
+                    f"{key}: {cls.name!r} resolves to {found.source} "
+                    f"{found.description['global']!r}, not to {file}:{cls.entry!r}"
+                )
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_entry_has_a_source(all_banks, vocabularies) -> None:
+    """A reader finds every entry in at least one source's class list."""
+    named = {cls.entry for vocabulary in vocabularies.values() for cls in vocabulary.classes}
+    orphans = [
+        f"{f}:{label}" for f, bank in all_banks.items() for label in bank if label not in named
+    ]
+    assert not orphans, f"entries no vocabulary names: {orphans}"
+
+
+def test_not_covered_is_rare_and_explained(vocabularies) -> None:
+    for key, vocabulary in vocabularies.items():
+        share = len(vocabulary.not_covered) / vocabulary.size
+        assert share < MAX_NOT_COVERED, f"{key}: {share:.0%} of the classes not covered"
+        for name, why in vocabulary.not_covered:
+            assert len(why.split()) >= 3, f"{key}: {name!r} needs a reason, got {why!r}"
+
+
+@pytest.mark.parametrize(("key", "names"), DATASET_CLASSES.items(), ids=list(DATASET_CLASSES))
+def test_dataset_vocabularies_match_the_readers(vocabularies, key: str, names) -> None:
+    vocabulary = vocabularies[key]
+    assert not vocabulary.not_covered
+    assert [c.name for c in vocabulary.classes] == list(names)
+
+
+def test_sided_entries_only_for_sided_classes(all_banks, vocabularies) -> None:
+    """UTD-MHAD fixes the hand (or foot) of its classes; another source's class maps to one
+    of those entries only when its own name fixes the side too (a generic "bowling" has
+    its own entry, apart from "bowling (right hand)")."""
+    sided = set(all_banks["utd_mhad.yaml"])
+    wrong = [
+        f"{key}: {cls.name!r} -> {cls.entry!r}"
+        for key, vocabulary in vocabularies.items()
+        if key != "utd_mhad"
+        for cls in vocabulary.classes
+        if cls.entry in sided and not {"right", "left"} & set(cls.name.split())
+    ]
+    assert not wrong, wrong
+
+
+def test_vocabulary_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("format: dynapurls-vocabulary/1\nname: x\ncitation: y\nclasses: [[1]]\n")
+    with pytest.raises(VocabularyError, match="bad.yaml: class 1"):
+        load_vocabulary(path)
+    path.write_text("format: other\n")
+    with pytest.raises(VocabularyError, match="format must be"):
+        load_vocabulary(path)
+    path.write_text(
+        "format: dynapurls-vocabulary/1\nname: x\ncitation: y\nclasses: [a]\n"
+        "not_covered: [{name: b}]\n"
+    )
+    with pytest.raises(VocabularyError, match="not_covered item 1"):
+        load_vocabulary(path)

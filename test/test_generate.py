@@ -228,7 +228,7 @@ def test_resolver_falls_back_to_template_when_generation_fails(
     )
     resolver = DescriptionResolver(generator=describer)
     wave, juggle = resolver.resolve(["wave", "juggle clubs"])
-    assert wave.source == "bank:everyday.yaml"
+    assert wave.source == "bank:ntu120.yaml"
     assert juggle.source == "template"
     assert "generator failed" in caplog.text
 
@@ -282,7 +282,7 @@ def _args(*argv: str) -> argparse.Namespace:
 def test_describe_without_model_writes_template_entries(tmp_path: Path) -> None:
     output = tmp_path / "labels.yaml"
     document = describe(["Wave", "juggle clubs"], output=output)
-    assert document["origins"] == {"Wave": "bank:everyday.yaml", "juggle clubs": "template"}
+    assert document["origins"] == {"Wave": "bank:ntu120.yaml", "juggle clubs": "template"}
     bank, origins = read_description_file(output)
     assert origins == document["origins"]
     assert (
@@ -294,8 +294,11 @@ def test_describe_without_model_writes_template_entries(tmp_path: Path) -> None:
     )
 
     # A second run keeps the entries and adds new ones.
-    describe(["tie a knot"], output=output)
-    assert read_description_file(output)[1] == {**document["origins"], "tie a knot": "template"}
+    describe(["unknown-word abc"], output=output)
+    assert read_description_file(output)[1] == {
+        **document["origins"],
+        "unknown-word abc": "template",
+    }
 
 
 def test_describe_cli_prints_yaml(capsys: pytest.CaptureFixture[str]) -> None:
