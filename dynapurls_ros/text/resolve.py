@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import numpy as np
 
 from dynapurls_ros.paths import config_dir
+from dynapurls_ros.text.compose import CANDIDATES, Donor, choose_donor, composed_description
 from dynapurls_ros.text.descriptions import ActionDescription, BankError, load_bank
 from dynapurls_ros.text.meaning import Match, NameMatcher
 from dynapurls_ros.text.template import (
@@ -420,4 +421,20 @@ class DescriptionResolver:
                 logger.warning("label %r: generator failed (%s); using the template", label, exc)
             else:
                 return Resolved(label, replace(generated, label=label), self.generator.source)
+        donor = self._donor(label, scores) if self.compose else None
+        if donor is not None:
+            entry = donor.description.label
+            return Resolved(
+                label,
+                composed_description(label, donor),
+                f"composed:{donor.source.partition(':')[2]}:{entry}",
+                entry=entry,
+                score=donor.score,
+            )
         return Resolved(label, template_description(label), TEMPLATE_SOURCE)
+
+    def _donor(self, label: str, scores: np.ndarray) -> Donor | None:
+        nearest = self._matcher.nearest(normalize_name(label), scores, CANDIDATES)
+        entries = [(self._entries[self._visible[i]], score) for i, score in nearest]
+        donors = [Donor(entry.description, entry.source, score) for entry, score in entries]
+        return choose_donor(label, donors)
