@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from dynapurls_ros.text.descriptions import ActionDescription
 from dynapurls_ros.text.template import framed_slots, label_words, word_forms
 
+# Source prefix of composed descriptions: ``composed:<file>:<entry>``.
+COMPOSED = "composed"
 # A donor scoring below this (cosine of the label to its best name) is too far away to
 # lend its kinematics; the template is used instead.
 DONOR_FLOOR = 0.6
@@ -37,7 +39,7 @@ class Donor:
     """A nearby entry and its meaning score (cosine of the label to its best name)."""
 
     description: ActionDescription
-    source: str  # "bank:<file>" or "user:<file>"
+    file: str  # the description file's name
     score: float
 
 

@@ -1,15 +1,19 @@
 """Turn the labels a user asks for into eight-slot descriptions, whatever their wording.
 
-A robot's vocabulary is typed by people ("Waving", "eat snack", "sitting down"), while
-the banks hold one spelling per action plus a few synonyms. The resolver searches, in
-this order, and stops at the first source that knows the label:
+A robot's vocabulary is typed by people ("Waving", "eat snack", "sitting down", "sip
+coffee from a mug"), while the banks hold one spelling per action plus a few synonyms.
+The resolver searches, in this order, and stops at the first source that knows the
+label:
 
 1. the user's description files (same YAML format as the banks), which therefore
    override the shipped banks for any label they define;
 2. the shipped banks (``config/descriptions/*.yaml``, file name order, or the order
    given);
-3. an optional generator (a local language model, :mod:`dynapurls_ros.text.generate`);
-4. the deterministic template built from the label's words
+3. the meaning of the label: the entry of a user file or bank whose names are closest to
+   it, when close enough (:mod:`dynapurls_ros.text.meaning`);
+4. an optional generator (a local language model, :mod:`dynapurls_ros.text.generate`);
+5. slots composed from the nearest entry (:mod:`dynapurls_ros.text.compose`);
+6. the deterministic template built from the label's words
    (:mod:`dynapurls_ros.text.template`), so resolution never fails.
 
 Inside the files a match is graded, best first: the label itself, a synonym, a
@@ -31,7 +35,13 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import numpy as np
 
 from dynapurls_ros.paths import config_dir
-from dynapurls_ros.text.compose import CANDIDATES, Donor, choose_donor, composed_description
+from dynapurls_ros.text.compose import (
+    CANDIDATES,
+    COMPOSED,
+    Donor,
+    choose_donor,
+    composed_description,
+)
 from dynapurls_ros.text.descriptions import ActionDescription, BankError, load_bank
 from dynapurls_ros.text.meaning import Match, NameMatcher
 from dynapurls_ros.text.template import (
@@ -418,7 +428,7 @@ class DescriptionResolver:
             try:
                 generated = self.generator.generate(label)
             except DescriptionUnavailable as exc:
-                logger.warning("label %r: generator failed (%s); using the template", label, exc)
+                logger.warning("label %r: generator failed (%s); falling back", label, exc)
             else:
                 return Resolved(label, replace(generated, label=label), self.generator.source)
         donor = self._donor(label, scores) if self.compose else None
@@ -427,7 +437,7 @@ class DescriptionResolver:
             return Resolved(
                 label,
                 composed_description(label, donor),
-                f"composed:{donor.source.partition(':')[2]}:{entry}",
+                f"{COMPOSED}:{donor.file}:{entry}",
                 entry=entry,
                 score=donor.score,
             )
@@ -436,5 +446,5 @@ class DescriptionResolver:
     def _donor(self, label: str, scores: np.ndarray) -> Donor | None:
         nearest = self._matcher.nearest(normalize_name(label), scores, CANDIDATES)
         entries = [(self._entries[self._visible[i]], score) for i, score in nearest]
-        donors = [Donor(entry.description, entry.source, score) for entry, score in entries]
+        donors = [Donor(entry.description, entry.file, score) for entry, score in entries]
         return choose_donor(label, donors)
