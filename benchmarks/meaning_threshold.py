@@ -165,6 +165,10 @@ def report(table: list[Row], threshold: float, margin: float, guard: bool, show:
         mapped_right = sum(outcome[(k, "right")] for k in kinds)
         wrong = sum(outcome[(k, "WRONG")] for k in kinds)
         print(f"  {name} ({len(part)}): {mapped_right} mapped right, {wrong} wrong; {summary}")
+        if paraphrase:
+            unmapped = [row for row in part if not row.maps(threshold, margin, guard)]
+            near = sum(row.right for row in unmapped)
+            print(f"  unmapped paraphrases whose nearest entry is right: {near}/{len(unmapped)}")
 
 
 def main() -> None:

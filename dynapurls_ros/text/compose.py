@@ -48,10 +48,14 @@ def _verb_forms(names: Sequence[str]) -> set[str]:
     return {form for name in names for word in label_words(name)[:1] for form in word_forms(word)}
 
 
-def choose_donor(label: str, nearest: Sequence[Donor]) -> Donor | None:
-    """The entry to compose ``label`` from, out of ``nearest`` (best first), or ``None``
-    when no candidate reaches :data:`DONOR_FLOOR`."""
-    close = [donor for donor in nearest[:CANDIDATES] if donor.score >= DONOR_FLOOR]
+def choose_donor(
+    label: str, nearest: Sequence[Donor], floor: float = DONOR_FLOOR, candidates: int = CANDIDATES
+) -> Donor | None:
+    """The entry to compose ``label`` from, out of ``nearest`` (best first): the first
+    of the ``candidates`` nearest that shares the label's verb, else the nearest, and
+    ``None`` when no candidate reaches ``floor``. (The defaults are the shipped rule;
+    ``benchmarks/fallback_accuracy.py`` compares others.)"""
+    close = [donor for donor in nearest[:candidates] if donor.score >= floor]
     verb = _verb_forms([label])
     for donor in close:
         description = donor.description

@@ -443,8 +443,16 @@ class DescriptionResolver:
             )
         return Resolved(label, template_description(label), TEMPLATE_SOURCE)
 
-    def _donor(self, label: str, scores: np.ndarray) -> Donor | None:
-        nearest = self._matcher.nearest(normalize_name(label), scores, CANDIDATES)
+    def donors(self, labels: Sequence[str], count: int = CANDIDATES) -> list[list[Donor]]:
+        """Per label, the ``count`` entries nearest in meaning (one per action, none whose
+        names reverse the label), best first: what the composed fallback chooses from."""
+        scores = self._matcher.scores([normalize_name(label) for label in labels])
+        return [self._nearest(label, row, count) for label, row in zip(labels, scores, strict=True)]
+
+    def _nearest(self, label: str, scores: np.ndarray, count: int) -> list[Donor]:
+        nearest = self._matcher.nearest(normalize_name(label), scores, count)
         entries = [(self._entries[self._visible[i]], score) for i, score in nearest]
-        donors = [Donor(entry.description, entry.file, score) for entry, score in entries]
-        return choose_donor(label, donors)
+        return [Donor(entry.description, entry.file, score) for entry, score in entries]
+
+    def _donor(self, label: str, scores: np.ndarray) -> Donor | None:
+        return choose_donor(label, self._nearest(label, scores, CANDIDATES))
