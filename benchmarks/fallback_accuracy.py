@@ -19,7 +19,7 @@ texts close to the hidden bank texts are rewarded; the benchmark ranks fallbacks
 the issue-18 held-out runs (trained checkpoints, unseen classes), it does not replace
 them. "gap closed" = (source - template) / (bank - template).
 
-Run: ``DYNAPURLS_DATA=... python benchmarks/fallback_accuracy.py [--datasets gtu3d
+Run: ``DYNAPURLS_DATA=... python -m benchmarks.fallback_accuracy [--datasets gtu3d
 nw_ucla] [--variants]`` (about a minute per dataset on 2 cores, one encoder pass over
 the clips shared by all sources).
 """

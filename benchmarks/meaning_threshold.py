@@ -20,7 +20,7 @@ ran. The rule below was written, with this script, before its first run:
 
 Prints the sweep, the decision, and the lists' results at what the package ships
 (``text.meaning.THRESHOLD``, no margin, the guard on). Run:
-``python benchmarks/meaning_threshold.py [--show-all]`` (about 10 s, mostly loading MiniLM).
+``python -m benchmarks.meaning_threshold [--show-all]`` (about 10 s, mostly loading MiniLM).
 """
 
 from __future__ import annotations

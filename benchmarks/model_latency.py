@@ -7,7 +7,7 @@ Prints, for a 64-frame window:
   * parameter counts.
 
 The text side (resolving and encoding a vocabulary) is timed by
-``benchmarks/text_speed.py``.
+``python -m benchmarks.text_speed``.
 
 Run: ``python -m benchmarks.model_latency [--iters 300] [--classes 60]``.
 Latencies on a shared machine vary with the load of other processes; p95 shows it.

@@ -14,7 +14,7 @@ empty disk cache, as a new process would, unless the case says otherwise:
 * known vocabulary: a new process (fresh wrapper) encoding a vocabulary its disk cache
   holds, for bank labels and for labels no bank has (target <= 0.15 s).
 
-Run: ``python benchmarks/text_speed.py [--repeats 5]``; prints median and worst of the
+Run: ``python -m benchmarks.text_speed [--repeats 5]``; prints median and worst of the
 repeats. Times vary with the load of other processes on a shared machine.
 """
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from benchmarks import meaning_threshold
 from dynapurls_ros.text.compose import DONOR_FLOOR, Donor, choose_donor
 from dynapurls_ros.text.descriptions import SLOTS, BankError
 from dynapurls_ros.text.meaning import THRESHOLD, disagree, guard_words
@@ -292,9 +292,6 @@ def test_template_is_deterministic_and_never_empty() -> None:
 
 
 # -- resolution by meaning -------------------------------------------------------------
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import meaning_threshold  # noqa: E402  (benchmarks/ is not a package)
 
 
 @pytest.fixture(scope="module")
