@@ -40,7 +40,7 @@ from dynapurls_ros.text.compose import Donor, choose_donor, composed_description
 from dynapurls_ros.text.descriptions import ActionDescription, label_only_description
 from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
 from dynapurls_ros.text.resolve import DescriptionResolver, default_bank_paths
-from dynapurls_ros.text.template import template_description
+from dynapurls_ros.text.template import motion_verb, template_description
 from dynapurls_ros.training.data import load_clips
 from dynapurls_ros.training.evaluate import clip_means, stacked_windows
 
@@ -101,6 +101,9 @@ def sources(names: list[str], dataset: str, variants: bool) -> Sources:
             )
         result["composed, no verb preference"] = composed_with(
             names, donors, lambda n, d: choose_donor(n, d, candidates=1)
+        )
+        result["composed where the template lacks the verb"] = composed_with(
+            names, donors, lambda n, d: None if motion_verb(n) else choose_donor(n, d)
         )
     return result
 

@@ -400,6 +400,12 @@ def _find(words: list[str], lexicon: Container[str]) -> str | None:
     return None
 
 
+def motion_verb(label: str) -> str | None:
+    """The motion verb of the template's lexicon that ``label`` uses (as the lexicon
+    spells it), or ``None`` when the template knows none of its words as a motion."""
+    return _find(label_words(label), _MOTIONS)
+
+
 def template_description(label: str) -> ActionDescription:
     """Eight slot texts for ``label`` built from its verb, body part and object words.
 
