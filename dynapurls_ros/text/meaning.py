@@ -63,9 +63,9 @@ _NEGATIONS = frozenset(["not", "no", "don", "dont", "never"])
 # Spellings folded before the words are compared: "one's" is no count, "counter
 # clockwise" one direction.
 _FOLDS = (
-    ("one s ", "ones "),
-    ("counter clockwise", "counterclockwise"),
-    ("anti clockwise", "anticlockwise"),
+    (" one s ", " ones "),
+    (" counter clockwise ", " counterclockwise "),
+    (" anti clockwise ", " anticlockwise "),
 )
 
 
@@ -73,7 +73,7 @@ def guard_words(names: Sequence[str]) -> frozenset[str]:
     """The words of normalised names, as :func:`disagree` compares them."""
     words: set[str] = set()
     for name in names:
-        text = f"{name} "
+        text = f" {name} "
         for before, after in _FOLDS:
             text = text.replace(before, after)
         words.update(text.split())
