@@ -183,12 +183,7 @@ class _Entry:
 
     description: ActionDescription
     file: str  # file name, e.g. "ntu120.yaml"
-    kind: str  # "user" or "bank"
     names: dict[str, int]
-
-    @property
-    def source(self) -> str:
-        return f"{self.kind}:{self.file}"
 
 
 @dataclass(frozen=True)
@@ -274,6 +269,8 @@ def _action_groups(names: Sequence[Iterable[str]]) -> list[int]:
 
 
 def _default_meaning_encoder() -> TextEncoder:
+    # Imported here: the encoder module pulls in torch, which spelling look-ups (and the
+    # node's parameter checks, which use this module) never need.
     from dynapurls_ros.paths import cache_dir
     from dynapurls_ros.text.encoder import DEFAULT_SPEC, make_text_encoder
 
@@ -337,11 +334,11 @@ class DescriptionResolver:
         self, kind: str, file_index: int, file: str, bank: dict[str, ActionDescription]
     ) -> None:
         group = 0 if kind == "user" else 1
+        source = f"{kind}:{file}"
         for position, description in enumerate(bank.values()):
             entry = len(self._entries)
             keys = entry_names(description)
-            self._entries.append(_Entry(description, file, kind, keys))
-            source = f"{kind}:{file}"
+            self._entries.append(_Entry(description, file, keys))
             fuzzy = _Candidate((group, INFLECTED, file_index), position, entry, description, source)
             for key, grade in keys.items():
                 exact = _Candidate((group, grade, file_index), position, entry, description, source)
