@@ -78,7 +78,7 @@ def sources(names: list[str], dataset: str, variants: bool) -> Sources:
     for name, found in zip(names, resolved, strict=True):
         score = "" if found.score is None else f" ({found.score:.2f})"
         print(f"  {name!r}: {found.source}{score}")
-    donors = DescriptionResolver(exclude=names, meaning=False).donors(names, count=3)
+    donors = DescriptionResolver(exclude=names, meaning=False).donors(names)
     result: Sources = {
         "bank": [
             r.description for r in DescriptionResolver(own_bank_first(dataset)).resolve(names)
@@ -99,9 +99,10 @@ def sources(names: list[str], dataset: str, variants: bool) -> Sources:
             result[f"composed, floor {floor}"] = composed_with(
                 names, donors, lambda n, d, floor=floor: choose_donor(n, d, floor=floor)
             )
-        result["composed, no verb preference"] = composed_with(
-            names, donors, lambda n, d: choose_donor(n, d, candidates=1)
-        )
+        for candidates in (1, 3):
+            result[f"composed, verb searched in {candidates} nearest"] = composed_with(
+                names, donors, lambda n, d, c=candidates: choose_donor(n, d, candidates=c)
+            )
         result["composed where the template lacks the verb"] = composed_with(
             names, donors, lambda n, d: None if motion_verb(n) else choose_donor(n, d)
         )

@@ -229,7 +229,7 @@ def test_resolver_falls_back_when_generation_fails(
     )
     resolver = DescriptionResolver(generator=describer)
     wave, flag, unknown = resolver.resolve(["wave", "wave a flag", "unknown-word xyz"])
-    assert wave.source == "bank:everyday.yaml"
+    assert wave.source.startswith("bank:")
     assert flag.source.startswith("composed:")  # a nearby entry lends its slots
     assert unknown.source == "template"
     assert "generator failed" in caplog.text
@@ -287,8 +287,8 @@ def test_describe_without_model_writes_fallback_entries(tmp_path: Path) -> None:
     document = describe(labels, output=output)
     resolved = DescriptionResolver().resolve(labels)
     assert document["origins"] == {r.label: r.source for r in resolved}
-    assert document["origins"]["Wave"] == "bank:everyday.yaml"
-    assert document["origins"]["shrug your shoulders"] == "meaning:everyday.yaml:shrug"
+    assert document["origins"]["Wave"].startswith("bank:")
+    assert document["origins"]["shrug your shoulders"].startswith("meaning:")
     assert document["origins"]["unknown-word xyz"] == "template"
     bank, origins = read_description_file(output)
     assert origins == document["origins"]

@@ -37,15 +37,16 @@ THRESHOLD = 0.91
 
 # Words that MiniLM puts close together although they reverse an action ("close the
 # door" scores 0.89 against "open door", "get down on the floor" 0.84 against "get up
-# from floor"): each pair of sides, and negations.
-_OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
-    (frozenset(a.split()), frozenset(b.split()))
-    for a, b in (
+# from floor"): groups of mutually exclusive alternatives (most are pairs; a direction
+# is forward, backward or sideways), and negations.
+_EXCLUSIVE: tuple[tuple[frozenset[str], ...], ...] = tuple(
+    tuple(frozenset(alternative.split()) for alternative in group)
+    for group in (
         (
             "up upward upwards raise raising raised rise rising",
             "down downward downwards lower lowering",
         ),
-        ("forward forwards", "backward backwards"),
+        ("forward forwards", "backward backwards", "sideways sidewards lateral laterally"),
         ("left", "right"),
         ("open opening opens", "close closing closes shut shutting"),
         ("into inside", "out"),
@@ -81,14 +82,16 @@ def guard_words(names: Sequence[str]) -> frozenset[str]:
 
 
 def disagree(label: frozenset[str], entry: frozenset[str]) -> bool:
-    """Whether a label and an entry's names reverse each other: the label uses one side
-    of an opposite pair only and the entry the other side only ("stand up" / "sit down",
-    "left" / "right", "both" / "one", "yourself" / "someone"), or the label is negated
-    and no name of the entry is."""
-    for side, other in _OPPOSITES:
-        for ours, theirs in ((side, other), (other, side)):
-            if label & ours and not label & theirs and entry & theirs and not entry & ours:
-                return True
+    """Whether a label and an entry's names reverse each other: the label uses one
+    alternative of an exclusive group only and the entry only others ("stand up" / "sit
+    down", "left" / "right", "sideways" / "forward", "both" / "one", "yourself" /
+    "someone"), or the label is negated and no name of the entry is."""
+    for group in _EXCLUSIVE:
+        used = [alternative for alternative in group if label & alternative]
+        if len(used) != 1 or entry & used[0]:
+            continue
+        if any(entry & alternative for alternative in group if alternative is not used[0]):
+            return True
     return bool(label & _NEGATIONS) and not entry & _NEGATIONS
 
 
