@@ -61,6 +61,8 @@ _EXCLUSIVE: tuple[tuple[frozenset[str], ...], ...] = tuple(
     )
 )
 _NEGATIONS = frozenset(["not", "no", "don", "dont", "never"])
+# Every word the guard looks at: a label with none of them can never be refused.
+_GUARDED = _NEGATIONS.union(*(alternative for group in _EXCLUSIVE for alternative in group))
 # Spellings folded before the words are compared: "one's" is no count, "counter
 # clockwise" one direction.
 _FOLDS = (
@@ -86,6 +88,8 @@ def disagree(label: frozenset[str], entry: frozenset[str]) -> bool:
     alternative of an exclusive group only and the entry only others ("stand up" / "sit
     down", "left" / "right", "sideways" / "forward", "both" / "one", "yourself" /
     "someone"), or the label is negated and no name of the entry is."""
+    if not label & _GUARDED:
+        return False
     for group in _EXCLUSIVE:
         used = [alternative for alternative in group if label & alternative]
         if len(used) != 1 or entry & used[0]:
