@@ -2,9 +2,10 @@
 
 Measured the way the recogniser does it (``DescriptionResolver.resolve`` then
 ``encode_descriptions`` through a ``CachedTextEncoder``), with the MiniLM model already
-loaded (its load time is printed first) and 2 torch threads. Every repeat starts from a
-fresh resolver, a fresh handle on the shipped index (so reading it is counted) and an
-empty disk cache, as a new process would, unless the case says otherwise:
+loaded (its load time is printed first) and 2 torch threads (``--threads``). Every
+repeat starts from a fresh resolver, a fresh handle on the shipped index (so reading it
+is counted) and an empty disk cache, as a new process would, unless the case says
+otherwise:
 
 * new vocabulary: the 120 NTU-120 bank labels (target <= 1.5 s), and for comparison the
   same without the shipped index (the encoder only), and 120 labels no bank has (their
@@ -69,8 +70,9 @@ def show(name: str, times: list[float], target: float | None = None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     start = time.perf_counter()
     backend = make_text_encoder("minilm")
     print(f"MiniLM load: {time.perf_counter() - start:.2f} s ({backend.model_id})")
