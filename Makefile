@@ -33,7 +33,7 @@ export TRANSFORMERS_OFFLINE := 1
 PACKAGE_FILES := $(shell find dynapurls_ros launch config scripts msg -type f -not -path '*/__pycache__/*') \
 	CMakeLists.txt package.xml
 
-.PHONY: test demo lint build clean
+.PHONY: test demo lint build clean text-index
 
 test: $(STAMP_BUILD)
 	$(BIN)/python -m pytest -q test
@@ -46,6 +46,11 @@ lint: $(STAMP_DEPS)
 	$(BIN)/ruff check .
 
 build: $(STAMP_BUILD)
+
+# Re-encode the shipped banks' texts into config/descriptions/vectors/minilm.npz after
+# a bank changes (until then the changed texts are encoded at run time).
+text-index: $(STAMP_DEPS)
+	$(BIN)/python -m dynapurls_ros.text.bank_index
 
 $(STAMP_DEPS): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)

@@ -4,17 +4,18 @@ Prints, for a 64-frame window:
   * encoder latency, batch 1, one thread (p50 / p95 ms) -- the budget is 10 ms;
   * full model latency (encoder + partitioning + fusion over K candidate classes);
   * batched throughput at batch 32 with two threads (windows/s);
-  * parameter counts;
-  * MiniLM time to encode 120 labels x 8 slots, fresh and through the disk cache.
+  * parameter counts.
 
-Run: ``python -m benchmarks.model_latency [--iters 300] [--classes 60] [--no-text]``.
+The text side (resolving and encoding a vocabulary) is timed by
+``python -m benchmarks.text_speed``.
+
+Run: ``python -m benchmarks.model_latency [--iters 300] [--classes 60]``.
 Latencies on a shared machine vary with the load of other processes; p95 shows it.
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections.abc import Callable
 
@@ -22,9 +23,6 @@ import numpy as np
 import torch
 
 from dynapurls_ros.model import DynaPURLS, ModelConfig
-from dynapurls_ros.paths import config_dir
-from dynapurls_ros.text.descriptions import label_only_description, load_bank
-from dynapurls_ros.text.encoder import CachedTextEncoder, SentenceTextEncoder, encode_descriptions
 
 FRAMES = 64
 
@@ -79,42 +77,12 @@ def bench_model(iters: int, classes: int) -> None:
             print(f"{name + ', batch 32, 2 threads':<48} {32e3 / np.median(times):9.0f} windows/s")
 
 
-def bench_text() -> None:
-    torch.set_num_threads(2)
-    bank_path = config_dir() / "descriptions" / "ntu120.yaml"
-    if bank_path.is_file():
-        descs = list(load_bank(bank_path).values())[:120]
-        source = bank_path.name
-    else:
-        descs = [label_only_description(f"action number {i}") for i in range(120)]
-        source = "label-only descriptions"
-    start = time.perf_counter()
-    encoder = SentenceTextEncoder()
-    print(f"MiniLM load: {time.perf_counter() - start:.2f} s")
-    start = time.perf_counter()
-    encode_descriptions(encoder, descs)
-    fresh = time.perf_counter() - start
-    print(f"MiniLM encode {len(descs)} labels x 8 slots ({source}), 2 threads: {fresh:.2f} s")
-    with tempfile.TemporaryDirectory() as cache_dir:
-        encode_descriptions(CachedTextEncoder(encoder, cache_dir), descs)  # fill the cache
-        start = time.perf_counter()
-        encode_descriptions(CachedTextEncoder(encoder, cache_dir), descs)  # new process view
-        print(f"  same vocabulary from the disk cache: {time.perf_counter() - start:.3f} s")
-        changed = [*descs[:-1], label_only_description("a label never encoded before")]
-        start = time.perf_counter()
-        encode_descriptions(CachedTextEncoder(encoder, cache_dir), changed)
-        print(f"  one label changed (8 new texts): {time.perf_counter() - start:.3f} s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=300)
     parser.add_argument("--classes", type=int, default=60)
-    parser.add_argument("--no-text", action="store_true", help="skip the MiniLM timing")
     args = parser.parse_args()
     bench_model(args.iters, args.classes)
-    if not args.no_text:
-        bench_text()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from dynapurls_ros.text.descriptions import (
     BankError,
     label_only_description,
     load_bank,
-    lookup,
 )
 
 WAVE = """\
@@ -110,16 +109,6 @@ def test_label_only_description_fills_every_slot_from_the_name() -> None:
     assert len(set(desc.texts)) == len(SLOTS)  # slots stay distinguishable
     with pytest.raises(ValueError, match="empty label"):
         label_only_description("  ")
-
-
-def test_lookup_matches_labels_and_synonyms_else_falls_back(tmp_path: Path) -> None:
-    bank = load_bank(_bank(tmp_path, WAVE + SIT))
-    found = lookup(bank, "Hand  Waving.")
-    assert found.label == "Hand  Waving."  # the caller's wording is kept
-    assert found.texts == bank["wave"].texts
-    assert lookup(bank, "sit_down").texts == bank["sit down"].texts
-    unknown = lookup(bank, "juggle")
-    assert unknown.texts == label_only_description("juggle").texts
 
 
 def test_description_validates_its_texts() -> None:

@@ -29,6 +29,7 @@ from dynapurls_ros.text.generate import (
     describe,
     few_shot_examples,
     format_answer,
+    is_placeholder,
     parse_answer,
     read_description_file,
     run_describe,
@@ -220,16 +221,17 @@ def test_garbage_answers_are_retried_then_fail_clearly(model_dirs, tmp_path: Pat
     assert not cache.exists()
 
 
-def test_resolver_falls_back_to_template_when_generation_fails(
+def test_resolver_falls_back_when_generation_fails(
     model_dirs, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     describer = LLMDescriber(
         model_dirs[0], retries=0, max_new_tokens=4, cache_file=tmp_path / "cache.yaml"
     )
     resolver = DescriptionResolver(generator=describer)
-    wave, juggle = resolver.resolve(["wave", "juggle clubs"])
-    assert wave.source == "bank:ntu120.yaml"
-    assert juggle.source == "template"
+    wave, flag, unknown = resolver.resolve(["wave", "wave a flag", "unknown-word xyz"])
+    assert wave.source.startswith("bank:")
+    assert flag.source.startswith("composed:")  # a nearby entry lends its slots
+    assert unknown.source == "template"
     assert "generator failed" in caplog.text
 
 
@@ -279,26 +281,32 @@ def _args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def test_describe_without_model_writes_template_entries(tmp_path: Path) -> None:
+def test_describe_without_model_writes_fallback_entries(tmp_path: Path) -> None:
     output = tmp_path / "labels.yaml"
-    document = describe(["Wave", "juggle clubs"], output=output)
-    assert document["origins"] == {"Wave": "bank:ntu120.yaml", "juggle clubs": "template"}
+    labels = ["Wave", "shrug your shoulders", "juggle clubs", "unknown-word xyz"]
+    document = describe(labels, output=output)
+    resolved = DescriptionResolver().resolve(labels)
+    assert document["origins"] == {r.label: r.source for r in resolved}
+    assert document["origins"]["Wave"].startswith("bank:")
+    assert document["origins"]["shrug your shoulders"].startswith("meaning:")
+    assert document["origins"]["unknown-word xyz"] == "template"
     bank, origins = read_description_file(output)
     assert origins == document["origins"]
-    assert (
-        bank["juggle clubs"].texts
-        == DescriptionResolver().resolve(["juggle clubs"])[0].description.texts
-    )
+    assert all(bank[r.label].texts == r.description.texts for r in resolved)
     assert (
         DescriptionResolver(user_files=[output]).match("juggle clubs").source == "user:labels.yaml"
     )
 
     # A second run keeps the entries and adds new ones.
-    describe(["unknown-word abc"], output=output)
-    assert read_description_file(output)[1] == {
-        **document["origins"],
-        "unknown-word abc": "template",
-    }
+    describe(["tie a knot"], output=output)
+    tie = DescriptionResolver().resolve(["tie a knot"])[0].source
+    assert read_description_file(output)[1] == {**document["origins"], "tie a knot": tie}
+
+
+def test_placeholder_origins() -> None:
+    assert is_placeholder("template") and is_placeholder("composed:everyday.yaml:wave")
+    assert not is_placeholder("bank:everyday.yaml") and not is_placeholder("user")
+    assert not is_placeholder("meaning:everyday.yaml:shrug")
 
 
 def test_describe_cli_prints_yaml(capsys: pytest.CaptureFixture[str]) -> None:
@@ -312,10 +320,10 @@ def test_describe_cli_with_model_reports_failure(
     model_dirs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "labels.yaml"
-    describe(["juggle clubs"], output=output)  # a template entry: a model run must redo it
-    argv = ["juggle clubs", "--model", str(model_dirs[0]), "-o", str(output)]
+    describe(["unknown-word xyz"], output=output)  # a template entry: a model run must redo it
+    argv = ["unknown-word xyz", "--model", str(model_dirs[0]), "-o", str(output)]
     status = run_describe(_args(*argv, "--retries", "1", "--max-new-tokens", "4"))
     assert status == 1
     error = capsys.readouterr().err.splitlines()[-1]  # after transformers' progress bars
     assert error.startswith("dynapurls describe: error:") and "after 2 attempts" in error
-    assert read_description_file(output)[1] == {"juggle clubs": "template"}
+    assert read_description_file(output)[1] == {"unknown-word xyz": "template"}

@@ -13,7 +13,6 @@ from dynapurls_ros.text.descriptions import (
     BankError,
     label_only_description,
     load_bank,
-    lookup,
 )
 
 __all__ = [
@@ -25,5 +24,4 @@ __all__ = [
     "BankError",
     "label_only_description",
     "load_bank",
-    "lookup",
 ]

@@ -7,7 +7,6 @@ DynaPURLS describes every action by body part (head, hands, torso, legs), by pha
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,17 +206,3 @@ def load_bank(path: str | Path) -> dict[str, ActionDescription]:
             names[key] = label
         bank[label] = desc
     return bank
-
-
-def lookup(bank: Mapping[str, ActionDescription], label: str) -> ActionDescription:
-    """The bank entry whose label or synonym matches ``label`` (case/spacing-insensitive),
-    else :func:`label_only_description` — an open vocabulary never fails on a new word.
-
-    The returned description keeps the requested ``label`` so predictions use the
-    caller's wording.
-    """
-    key = normalize_label(label)
-    for desc in bank.values():
-        if any(normalize_label(name) == key for name in (desc.label, *desc.synonyms)):
-            return dataclasses.replace(desc, label=label)
-    return label_only_description(label)

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from dynapurls_ros.paths import cache_dir
+from dynapurls_ros.text.compose import COMPOSED
 from dynapurls_ros.text.descriptions import BANK_FORMAT, SLOTS, ActionDescription, BankError
 from dynapurls_ros.text.resolve import (
     DescriptionResolver,
@@ -36,7 +37,7 @@ from dynapurls_ros.text.resolve import (
     load_bank_cached,
     normalize_name,
 )
-from dynapurls_ros.text.template import TEMPLATE_SOURCE, template_description
+from dynapurls_ros.text.template import TEMPLATE_SOURCE
 
 # Few-shot examples: one hand action, one leg action, one whole-body transition.
 DEFAULT_EXAMPLES: tuple[str, ...] = ("wave", "kick", "sit down")
@@ -369,6 +370,12 @@ class LLMDescriber:
 # -- dynapurls describe ----------------------------------------------------------------
 
 
+def is_placeholder(origin: str) -> bool:
+    """Whether an origin marks text made without knowing the action (the template, or
+    slots composed from another action), which a language model should replace."""
+    return origin == TEMPLATE_SOURCE or origin.startswith(f"{COMPOSED}:")
+
+
 def describe(
     labels: Sequence[str],
     model: str | None = None,
@@ -381,10 +388,13 @@ def describe(
 ) -> dict[str, Any]:
     """Descriptions of ``labels`` as a bank-format mapping with per-label ``origins``.
 
-    Per label: an entry already in ``output`` is kept (a template entry only while no
-    model is given, so adding ``--model`` later upgrades it), else the bank description,
-    else the model's (``model`` given) or the template's. With ``output`` the results
-    are merged into that file, which is then a user description file for the resolver.
+    Per label: an entry already in ``output`` is kept (a template or composed entry only
+    while no model is given, so adding ``--model`` later upgrades it), else the bank
+    entry it spells or means (``bank:``/``meaning:`` origins), else the model's answer
+    (``model`` given), else the composed fallback or the template
+    (:class:`~dynapurls_ros.text.resolve.DescriptionResolver`). With ``output`` the
+    results are merged into that file, which is then a user description file for the
+    resolver.
     """
     existing: dict[str, tuple[ActionDescription, str]] = {}
     if output is not None and Path(output).exists():
@@ -392,7 +402,6 @@ def describe(
         existing = {
             normalize_name(name): (desc, origins.get(name, "user")) for name, desc in bank.items()
         }
-    resolver = DescriptionResolver()
     describer = None
     if model is not None:
         describer = LLMDescriber(
@@ -403,17 +412,23 @@ def describe(
             seed=seed,
             cache_file=output,
         )
+    kept = {label: existing.get(normalize_name(label)) for label in labels}
+    kept = {
+        label: entry
+        for label, entry in kept.items()
+        if entry is not None and (model is None or not is_placeholder(entry[1]))
+    }
+    fresh = [label for label in labels if label not in kept]
+    resolved = dict(zip(fresh, DescriptionResolver().resolve(fresh), strict=True))
     entries: list[tuple[ActionDescription, str]] = []
     for label in labels:
-        kept = existing.get(normalize_name(label))
-        if kept is not None and (model is None or kept[1] != TEMPLATE_SOURCE):
-            entries.append((replace(kept[0], label=label), kept[1]))
-        elif (found := resolver.match(label)) is not None:
-            entries.append((found.description, found.source))
-        elif describer is not None:
+        if label in kept:
+            description, origin = kept[label]
+            entries.append((replace(description, label=label), origin))
+        elif describer is not None and is_placeholder(resolved[label].source):
             entries.append((describer.generate(label), describer.source))
         else:
-            entries.append((template_description(label), TEMPLATE_SOURCE))
+            entries.append((resolved[label].description, resolved[label].source))
     if output is not None:
         write_descriptions(output, entries)
     return description_document(entries)

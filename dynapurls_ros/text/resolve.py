@@ -1,15 +1,19 @@
 """Turn the labels a user asks for into eight-slot descriptions, whatever their wording.
 
-A robot's vocabulary is typed by people ("Waving", "eat snack", "sitting down"), while
-the banks hold one spelling per action plus a few synonyms. The resolver searches, in
-this order, and stops at the first source that knows the label:
+A robot's vocabulary is typed by people ("Waving", "eat snack", "sitting down", "sip
+coffee from a mug"), while the banks hold one spelling per action plus a few synonyms.
+The resolver searches, in this order, and stops at the first source that knows the
+label:
 
 1. the user's description files (same YAML format as the banks), which therefore
    override the shipped banks for any label they define;
 2. the shipped banks (``config/descriptions/*.yaml``, file name order, or the order
    given);
-3. an optional generator (a local language model, :mod:`dynapurls_ros.text.generate`);
-4. the deterministic template built from the label's words
+3. the meaning of the label: the entry of a user file or bank whose names are closest to
+   it, when close enough (:mod:`dynapurls_ros.text.meaning`);
+4. an optional generator (a local language model, :mod:`dynapurls_ros.text.generate`);
+5. slots composed from the nearest entry (:mod:`dynapurls_ros.text.compose`);
+6. the deterministic template built from the label's words
    (:mod:`dynapurls_ros.text.template`), so resolution never fails.
 
 Inside the files a match is graded, best first: the label itself, a synonym, a
@@ -26,16 +30,29 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+import numpy as np
 
 from dynapurls_ros.paths import config_dir
+from dynapurls_ros.text.compose import (
+    CANDIDATES,
+    COMPOSED,
+    Donor,
+    choose_donor,
+    composed_description,
+)
 from dynapurls_ros.text.descriptions import ActionDescription, BankError, load_bank
+from dynapurls_ros.text.meaning import Match, NameMatcher
 from dynapurls_ros.text.template import (
     TEMPLATE_SOURCE,
     label_words,
     template_description,
     word_forms,
 )
+
+if TYPE_CHECKING:  # the encoder module imports torch; resolving by spelling needs none
+    from dynapurls_ros.text.encoder import TextEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +67,17 @@ _MAX_INFLECTIONS = 64
 @dataclass(frozen=True)
 class Resolved:
     """A requested label, its description (carrying the requested label text) and
-    where the description came from: ``bank:<file>``, ``user:<file>``,
-    ``generated:<model>`` or ``template``."""
+    where the description came from: ``user:<file>``, ``bank:<file>``,
+    ``meaning:<file>:<entry>``, ``generated:<model>``, ``composed:<file>:<entry>`` or
+    ``template``. ``entry`` is the label of the file entry used (for ``composed``, the
+    nearest entry the slots came from) and ``score`` its meaning similarity, so a caller
+    can judge a match without parsing ``source``."""
 
     label: str
     description: ActionDescription
     source: str
+    entry: str | None = None
+    score: float | None = None
 
 
 class DescriptionUnavailable(RuntimeError):
@@ -142,9 +164,52 @@ def inflections(key: str) -> list[str]:
     return [" ".join(words) for words in itertools.islice(product, _MAX_INFLECTIONS)]
 
 
+def entry_names(description: ActionDescription) -> dict[str, int]:
+    """Every normalised name an entry answers to, with its grade: the label, the
+    synonyms and the structural variants of both (the first grade wins)."""
+    names = [(EXACT, description.label)]
+    names += [(SYNONYM, synonym) for synonym in description.synonyms]
+    keys: dict[str, int] = {}
+    for grade, name in names:
+        keys.setdefault(normalize_name(name), grade)
+        for variant in name_variants(name):
+            keys.setdefault(variant, VARIANT)
+    return keys
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One action of one file, with the names it answers to."""
+
+    description: ActionDescription
+    file: str  # file name, e.g. "ntu120.yaml"
+    names: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Closest:
+    """The entry nearest in meaning to a label, before any threshold
+    (:class:`~dynapurls_ros.text.meaning.Match` says how near, and whether it is taken)."""
+
+    label: str
+    entry: _Entry
+    match: Match
+
+    def resolved(self) -> Resolved:
+        description = self.entry.description
+        return Resolved(
+            self.label,
+            replace(description, label=self.label),
+            f"meaning:{self.entry.file}:{description.label}",
+            entry=description.label,
+            score=self.match.score,
+        )
+
+
 class _Candidate(NamedTuple):
     rank: tuple[int, int, int]  # (user files first, grade, file position)
     position: int  # order inside the file, for a stable choice among equals
+    entry: int  # index into the resolver's entries
     description: ActionDescription
     source: str
 
@@ -185,14 +250,49 @@ def _best(candidates: Sequence[_Candidate], label: str) -> _Candidate:
     return chosen
 
 
+def _action_groups(names: Sequence[Iterable[str]]) -> list[int]:
+    """Group id per entry: entries that share a name are one action (union-find)."""
+    parent = list(range(len(names)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i, entry_names in enumerate(names):
+        for name in entry_names:
+            j = owner.setdefault(name, i)
+            parent[root(i)] = root(j)
+    return [root(i) for i in range(len(names))]
+
+
+def _default_meaning_encoder() -> TextEncoder:
+    # Imported here: the encoder module pulls in torch, which spelling look-ups (and the
+    # node's parameter checks, which use this module) never need.
+    from dynapurls_ros.paths import cache_dir
+    from dynapurls_ros.text.encoder import DEFAULT_SPEC, make_text_encoder
+
+    return make_text_encoder(DEFAULT_SPEC, cache_dir=cache_dir() / "text")
+
+
 class DescriptionResolver:
-    """Maps labels to descriptions from user files, banks, a generator and the template.
+    """Maps labels to descriptions from user files, banks, meaning, a generator,
+    composition and the template.
 
     ``bank_paths`` default to every shipped bank; pass a dataset's bank first (or alone)
     to prefer its wording for that dataset's class names. ``user_files`` are searched
-    before all banks, the first given first. Files are parsed once per process (and again
-    only when they change); the name index is built here, so :meth:`resolve` is only
-    dictionary look-ups.
+    before all banks, the first given first. ``exclude`` hides actions from every path,
+    so that a benchmark can score labels the bank never had: each name given, every
+    entry (in any file) that answers to it by spelling, and in turn every entry that
+    answers to one of those entries' names, until nothing new is found. ``meaning`` and
+    ``compose`` switch resolution by meaning and the composed fallback (both on by
+    default); ``encoder`` is their text model (default: the shipped MiniLM, loaded on
+    the first label that needs it).
+
+    Files are parsed once per process (and again only when they change); the name index
+    is built here, so a label that matches by spelling costs dictionary look-ups only.
     """
 
     def __init__(
@@ -200,64 +300,156 @@ class DescriptionResolver:
         bank_paths: Iterable[str | Path] | None = None,
         user_files: Iterable[str | Path] = (),
         generator: Describer | None = None,
+        *,
+        exclude: Iterable[str] = (),
+        meaning: bool = True,
+        compose: bool = True,
+        encoder: TextEncoder | None = None,
     ) -> None:
         banks = default_bank_paths() if bank_paths is None else [Path(p) for p in bank_paths]
         files = [("user", Path(p)) for p in user_files] + [("bank", p) for p in banks]
         self.generator = generator
+        self.meaning = meaning
+        self.compose = compose
+        self._entries: list[_Entry] = []
         self._exact: dict[str, list[_Candidate]] = {}
         self._inflected: dict[str, list[_Candidate]] = {}
         for file_index, (kind, path) in enumerate(files):
-            group = 0 if kind == "user" else 1
-            self._add_file(group, file_index, f"{kind}:{path.name}", load_bank_cached(path))
+            self._add_file(kind, file_index, path.name, load_bank_cached(path))
+        hidden = self._hidden(exclude)
+        if hidden:
+            for index in (self._exact, self._inflected):
+                for key in list(index):
+                    index[key] = [c for c in index[key] if c.entry not in hidden]
+                    if not index[key]:
+                        del index[key]
+        self.excluded = tuple(sorted({self._entries[i].description.label for i in hidden}))
+        self._visible = [i for i in range(len(self._entries)) if i not in hidden]
+        names = [list(self._entries[i].names) for i in self._visible]
+        self._matcher = NameMatcher(
+            names, _action_groups(names), (lambda: encoder) if encoder else _default_meaning_encoder
+        )
 
     def _add_file(
-        self, group: int, file_index: int, source: str, bank: dict[str, ActionDescription]
+        self, kind: str, file_index: int, file: str, bank: dict[str, ActionDescription]
     ) -> None:
+        group = 0 if kind == "user" else 1
+        source = f"{kind}:{file}"
         for position, description in enumerate(bank.values()):
-            names = [(EXACT, description.label)]
-            names += [(SYNONYM, synonym) for synonym in description.synonyms]
-            keys: dict[str, int] = {}
-            for grade, name in names:
-                keys.setdefault(normalize_name(name), grade)
-                for variant in name_variants(name):
-                    keys.setdefault(variant, VARIANT)
-            fuzzy = _Candidate((group, INFLECTED, file_index), position, description, source)
+            entry = len(self._entries)
+            keys = entry_names(description)
+            self._entries.append(_Entry(description, file, keys))
+            fuzzy = _Candidate((group, INFLECTED, file_index), position, entry, description, source)
             for key, grade in keys.items():
-                exact = _Candidate((group, grade, file_index), position, description, source)
+                exact = _Candidate((group, grade, file_index), position, entry, description, source)
                 self._exact.setdefault(key, []).append(exact)
                 for form in inflections(key):
                     bucket = self._inflected.setdefault(form, [])
                     if fuzzy not in bucket:
                         bucket.append(fuzzy)
 
+    def _candidates(self, key: str) -> list[_Candidate]:
+        # Inflected matches are gathered even when an exact one exists: a user file's
+        # inflected match still outranks a bank's exact one.
+        return self._exact.get(key, []) + [
+            c for form in inflections(key) for c in self._inflected.get(form, ())
+        ]
+
+    def _hidden(self, exclude: Iterable[str]) -> set[int]:
+        """Entries hidden by ``exclude`` (see the class docstring); a name that no entry
+        answers to is an error, since the benchmark relying on it would hide nothing."""
+        hidden: set[int] = set()
+        for name in exclude:
+            key = normalize_name(name)
+            first = {c.entry for c in self._candidates(key)}
+            if not first:
+                raise ValueError(f"exclude: no description file has an action named {name!r}")
+            pending = sorted(first - hidden)
+            hidden |= first
+            while pending:
+                for other in self._entries[pending.pop()].names:
+                    new = {c.entry for c in self._candidates(other)} - hidden
+                    hidden |= new
+                    pending.extend(sorted(new))
+        return hidden
+
     def match(self, label: str) -> Resolved | None:
-        """The user-file or bank description for ``label``, or ``None``."""
+        """The user-file or bank description that ``label`` spells, or ``None``."""
         key = normalize_name(label)
         if not key:
             raise ValueError(f"cannot resolve label {label!r}: it has no letters or digits")
-        # Inflected matches are gathered even when an exact one exists: a user file's
-        # inflected match still outranks a bank's exact one.
-        candidates = self._exact.get(key, []) + [
-            c for form in inflections(key) for c in self._inflected.get(form, ())
-        ]
+        candidates = self._candidates(key)
         if not candidates:
             return None
         chosen = _best(candidates, label)
-        return Resolved(label, replace(chosen.description, label=label), chosen.source)
+        return Resolved(
+            label,
+            replace(chosen.description, label=label),
+            chosen.source,
+            entry=chosen.description.label,
+        )
 
     def resolve(self, labels: Iterable[str]) -> list[Resolved]:
-        """One :class:`Resolved` per label, in order; never fails for a label with words."""
-        return [self._resolve_one(label) for label in labels]
+        """One :class:`Resolved` per label, in order; never fails for a label with words.
 
-    def _resolve_one(self, label: str) -> Resolved:
-        found = self.match(label)
-        if found is not None:
-            return found
+        Labels that no file spells are compared with the entries' names in one batch.
+        """
+        labels = list(labels)
+        results: list[Resolved | None] = [self.match(label) for label in labels]
+        pending = [i for i, found in enumerate(results) if found is None]
+        scores = np.zeros((len(labels), 0), dtype=np.float32)
+        if pending and (self.meaning or self.compose):
+            scores = self._matcher.scores([normalize_name(labels[i]) for i in pending])
+        for row, i in enumerate(pending):
+            results[i] = self._unmatched(labels[i], scores[row])
+        return [result for result in results if result is not None]
+
+    def closest(self, labels: Sequence[str]) -> list[Closest | None]:
+        """The best entry by meaning of each label, whatever its score and whether or
+        not the label also matches by spelling (``None`` when no entry is visible): what
+        resolution by meaning decides on, for choosing its threshold and for diagnosis."""
+        scores = self._matcher.scores([normalize_name(label) for label in labels])
+        return [self._closest(label, row) for label, row in zip(labels, scores, strict=True)]
+
+    def _closest(self, label: str, scores: np.ndarray) -> Closest | None:
+        match = self._matcher.best(normalize_name(label), scores)
+        if match is None:
+            return None
+        return Closest(label, self._entries[self._visible[match.entry]], match)
+
+    def _unmatched(self, label: str, scores: np.ndarray) -> Resolved:
+        closest = self._closest(label, scores) if self.meaning else None
+        if closest is not None and closest.match.accepted:
+            return closest.resolved()
         if self.generator is not None:
             try:
                 generated = self.generator.generate(label)
             except DescriptionUnavailable as exc:
-                logger.warning("label %r: generator failed (%s); using the template", label, exc)
+                logger.warning("label %r: generator failed (%s); falling back", label, exc)
             else:
                 return Resolved(label, replace(generated, label=label), self.generator.source)
+        donor = self._donor(label, scores) if self.compose else None
+        if donor is not None:
+            entry = donor.description.label
+            return Resolved(
+                label,
+                composed_description(label, donor),
+                f"{COMPOSED}:{donor.file}:{entry}",
+                entry=entry,
+                score=donor.score,
+            )
         return Resolved(label, template_description(label), TEMPLATE_SOURCE)
+
+    def donors(self, labels: Sequence[str], count: int = CANDIDATES) -> list[list[Donor]]:
+        """Per label, the ``count`` entries nearest in meaning (one per action, none whose
+        names reverse the label), best first: what the composed fallback chooses from."""
+        scores = self._matcher.scores([normalize_name(label) for label in labels])
+        return [self._nearest(label, row, count) for label, row in zip(labels, scores, strict=True)]
+
+    def _nearest(self, label: str, scores: np.ndarray, count: int) -> list[Donor]:
+        nearest = self._matcher.nearest(normalize_name(label), scores, count)
+        entries = [(self._entries[self._visible[i]], score) for i, score in nearest]
+        return [Donor(entry.description, entry.file, score) for entry, score in entries]
+
+    def _donor(self, label: str, scores: np.ndarray) -> Donor | None:
+        return choose_donor(label, self._nearest(label, scores, CANDIDATES))

@@ -12,7 +12,7 @@ recognisable and never empty.
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 from dynapurls_ros.text.descriptions import PART_SLOTS, SLOTS, ActionDescription
@@ -400,6 +400,12 @@ def _find(words: list[str], lexicon: Container[str]) -> str | None:
     return None
 
 
+def motion_verb(label: str) -> str | None:
+    """The motion verb of the template's lexicon that ``label`` uses (as the lexicon
+    spells it), or ``None`` when the template knows none of its words as a motion."""
+    return _find(label_words(label), _MOTIONS)
+
+
 def template_description(label: str) -> ActionDescription:
     """Eight slot texts for ``label`` built from its verb, body part and object words.
 
@@ -435,7 +441,7 @@ def template_description(label: str) -> ActionDescription:
     else:
         action = _clause(subject, move) + (f" toward the {obj}" if obj is not None else "")
 
-    texts: dict[str, str] = {}
+    clauses: dict[str, str] = {}
     for part_slot in PART_SLOTS:
         if part_slot == slot:
             clause = action
@@ -443,11 +449,28 @@ def template_description(label: str) -> ActionDescription:
             clause = _clause(f"the {target}", "^stay still under the working hand")
         else:
             clause = _clause(*_REST[part_slot])
-        texts[part_slot] = f"during {name}, {clause}"
-    start = motion.start if motion is not None and motion.start else _clause(subject, _START)
-    end = motion.end if motion is not None and motion.end else _clause(subject, _END)
-    texts["start"] = f"at the start of {name}, {start}"
-    texts["middle"] = f"in the middle of {name}, {_clause(subject, middle)}"
-    texts["end"] = f"at the end of {name}, {end}"
-    texts["global"] = f"a person performs {name}: {action}"
-    return ActionDescription(label=label, texts=tuple(texts[s] for s in SLOTS))
+        clauses[part_slot] = clause
+    clauses["start"] = (
+        motion.start if motion is not None and motion.start else _clause(subject, _START)
+    )
+    clauses["middle"] = _clause(subject, middle)
+    clauses["end"] = motion.end if motion is not None and motion.end else _clause(subject, _END)
+    clauses["global"] = action
+    return ActionDescription(label=label, texts=framed_slots(name, [clauses[s] for s in SLOTS]))
+
+
+def framed_slots(name: str, clauses: Sequence[str]) -> tuple[str, ...]:
+    """Eight slot texts (``SLOTS`` order) that each name the action ``name``: "during
+    {name}, ..." for the parts, "at the start of {name}, ..." (middle, end) for the
+    phases, "a person performs {name}: ..." for the whole. Written descriptions never
+    name their action; generated ones do, so that two of them never share a slot text
+    and each slot carries the label's own meaning to the text encoder."""
+    parts = [f"during {name}, {clause}" for clause in clauses[: len(PART_SLOTS)]]
+    start, middle, end, whole = clauses[len(PART_SLOTS) :]
+    return (
+        *parts,
+        f"at the start of {name}, {start}",
+        f"in the middle of {name}, {middle}",
+        f"at the end of {name}, {end}",
+        f"a person performs {name}: {whole}",
+    )
