@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from dynapurls_ros.paths import data_root
+from dynapurls_ros.ros.domains import lease_domain_id
 
 DISTRACTORS = ["clap", "sit down", "jump", "kick"]
 
@@ -49,7 +49,9 @@ def run_demo(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     # Demo processes keep DDS discovery on this machine unless the caller chose otherwise.
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    env.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))
+    if "ROS_DOMAIN_ID" not in env:
+        lease = lease_domain_id()  # held until this process exits
+        env["ROS_DOMAIN_ID"] = str(lease.id)
     os.environ.update(env)
     import rclpy
     from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
