@@ -87,7 +87,8 @@ def test_ros2_launch_then_param_set_get_and_topic_echo(ros_env) -> None:
     client = RosClient(ros_env)
     try:
         wait_for_vocabulary(client, process, NODE, DEFAULT_VOCABULARY)
-        assert NODE in ros2(ros_env, "node", "list", "--no-daemon").split()
+        listed = ros2(ros_env, "node", "list", "--no-daemon", "--spin-time", "3")
+        assert NODE in listed.split(), listed
 
         refused = param(ros_env, "set", NODE, "vocabulary", "['wave', 'Wave']")
         assert "Setting parameter failed" in refused and "duplicates" in refused
@@ -145,7 +146,7 @@ def test_ros2_run_pose_array_input_with_live_top_k_and_person_timeout(ros_env) -
     command = [ROS2, "run", PACKAGE, "recognizer", "--ros-args"]
     command += ["-p", "input_type:=pose_array", "-p", "input_topic:=/pose"]
     command += ["-p", "diagnostics_period:=0.5", "-p", "person_timeout:=30.0"]
-    process = NodeProcess(command, ros_env)
+    process = NodeProcess(command, ros_env, group=True)
     client = RosClient(ros_env)
     labels = client.collect(ActionLabel, "/action_labels", 50)
     diagnostics = client.collect(DiagnosticArray, "/diagnostics", 10)
