@@ -6,8 +6,9 @@ leased domain. The tools are the real ones: a ROS 2 installation's, or those ``m
 test`` installs from ../shared/ros2-src. Where neither exists, these tests skip with that
 reason and test_launch_stand_in.py checks the launch file through a stand-in.
 
-``ros2 param`` runs with ``--no-daemon`` (a daemon would outlive the test) and
-``--timeout 5`` (the default 1 s intermittently misses a node on a busy machine).
+``ros2 param``, ``node list`` and ``topic echo`` run with ``--no-daemon`` (a daemon would
+outlive the test); ``ros2 param`` with ``--timeout 5`` (the default 1 s intermittently
+misses a node on a busy machine).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def test_ros2_launch_then_param_set_get_and_topic_echo(ros_env) -> None:
         assert f"String values are: {vocabulary}" in param(ros_env, "get", NODE, "vocabulary")
 
         echo = subprocess.Popen(
-            [ROS2, "topic", "echo", "--once", "/action_labels", "dynapurls_ros/msg/ActionLabel"],
+            [ROS2, "topic", "echo", "/action_labels", "--once", "--no-daemon", "--spin-time", "3"],
             env=ros_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
