@@ -105,6 +105,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from dynapurls_ros.checkpoint import load_checkpoint
+    from dynapurls_ros.training.data import report_left_out
     from dynapurls_ros.training.evaluate import evaluate, prepare
 
     model, info = load_checkpoint(args.checkpoint)
@@ -112,8 +113,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     setup = prepare(info, datasets, args.split, args.descriptions, options)
     if args.refine:
         return _evaluate_refinement(args, model, info, setup)
+    report_left_out(setup.clipset)
     result = evaluate(model, info, setup, args.output_dir)
-    summary = {k: result[k] for k in ("num_clips", "top1", "top5")}
+    summary = {k: result[k] for k in ("num_clips", "num_skipped", "num_repaired", "num_short")}
+    summary |= {k: result[k] for k in ("top1", "top5")}
     if "gzsl" in result:
         summary["gzsl"] = result["gzsl"]
     summary["per_class"] = result["per_class"]
