@@ -112,14 +112,14 @@ def lost_frames(joints: np.ndarray) -> np.ndarray:
     body: every joint missing (NaN/inf), the seen joints collapsed within ``MIN_EXTENT``
     (lost-tracking zeros), or a torso shorter than that (normalize could not orient it)."""
     x = _as_sequence(joints)
-    finite = _finite_joints(x)
-    held = np.where(finite[..., None], x, np.nan)
+    finite = _finite_joints(x)[..., None]
+    # a frame without any finite joint gets -inf - inf: no extent
+    extent = np.where(finite, x, -np.inf).max(axis=1) - np.where(finite, x, np.inf).min(axis=1)
+    collapsed = ~(extent.max(axis=1) >= MIN_EXTENT)
+    torso_seen = finite[:, SPINE_SHOULDER, 0] & finite[:, SPINE_BASE, 0]
     with np.errstate(invalid="ignore"):
-        extent = np.nanmax(held, axis=1) - np.nanmin(held, axis=1)  # (T, 3), NaN if none
         torso = np.linalg.norm(x[:, SPINE_SHOULDER] - x[:, SPINE_BASE], axis=-1)
-    collapsed = ~(np.nan_to_num(extent, nan=0.0).max(axis=1) >= MIN_EXTENT)
-    torso_seen = finite[:, SPINE_SHOULDER] & finite[:, SPINE_BASE]
-    return ~finite.any(axis=1) | collapsed | (torso_seen & ~(torso >= MIN_EXTENT))
+    return collapsed | (torso_seen & ~(torso >= MIN_EXTENT))
 
 
 def repair(joints: np.ndarray, parents: Sequence[int]) -> tuple[np.ndarray, int]:
