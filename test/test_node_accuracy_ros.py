@@ -27,7 +27,7 @@ from test_node_ros import Session
 
 from dynapurls_ros.datasets import load_dataset
 
-pytestmark = pytest.mark.ros
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 SEQUENCES = 20
 MIN_RIGHT = 0.75
