@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,12 @@ import pytest
 from dynapurls_ros.ros.domains import lease_domain_id
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# A run started in the background of a non-interactive shell (`make test &`, some CI
+# runners) inherits SIGINT ignored, and so would every node and `ros2 launch` the tests
+# start: they could not be stopped the way Ctrl-C and launch stop them. Undo that.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 if "ROS_DOMAIN_ID" not in os.environ:

@@ -95,8 +95,9 @@ class RosClient:
 class NodeProcess:
     """A node started as a subprocess; ``stop()`` ends it as ``ros2 launch`` would (SIGINT)
     and returns its exit status and output. ``group``: the command runs the node as its
-    child (``ros2 run``); it gets a session of its own and ``stop()`` sends SIGINT to the
-    whole group, as Ctrl-C in a terminal does."""
+    child (``ros2 run``, ``ros2 launch``); it gets a session of its own and ``stop()``
+    sends SIGINT to the whole group, as Ctrl-C in a terminal does (and SIGKILL to all of
+    it if that fails, so no node outlives the test)."""
 
     def __init__(self, command: Sequence[str], env: dict[str, str], group: bool = False) -> None:
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()

@@ -15,7 +15,7 @@ from test_node_ros import STARTUP_S, Session, recording
 
 from dynapurls_ros.datasets import load_dataset
 
-pytestmark = pytest.mark.ros
+pytestmark = [pytest.mark.ros, pytest.mark.slow]  # trains a checkpoint first
 
 WINDOW = 32  # not the shipped model's, so the node must take it from the checkpoint
 

@@ -84,7 +84,7 @@ def test_ros2_launch_shows_its_arguments(ros_env) -> None:
 def test_ros2_launch_then_param_set_get_and_topic_echo(ros_env) -> None:
     """The README's robot session: launch with defaults, change the vocabulary with
     ``ros2 param set`` (refused values say why), read it back, echo the labels."""
-    process = NodeProcess([ROS2, "launch", PACKAGE, "recognize.launch.py"], ros_env)
+    process = NodeProcess([ROS2, "launch", PACKAGE, "recognize.launch.py"], ros_env, group=True)
     client = RosClient(ros_env)
     try:
         wait_for_vocabulary(client, process, NODE, DEFAULT_VOCABULARY)
@@ -133,7 +133,7 @@ def test_ros2_launch_with_arguments_and_a_params_file(ros_env, tmp_path) -> None
         "input_type:=marker_array",
         "input_topic:=/body_tracking_data",
     ]
-    process = NodeProcess(command, ros_env)
+    process = NodeProcess(command, ros_env, group=True)
     try:
         check_node_over_dds(ros_env, process, EXPECTED)
     finally:

@@ -17,7 +17,7 @@ from rosbags.rosbag2 import Writer
 from test_node_ros import recording
 
 from dynapurls_ros.ros.buffers import NS_PER_S
-from dynapurls_ros.ros.record import MSG_TYPES, _typestore
+from dynapurls_ros.ros.record import MSG_TYPES, typestore
 from dynapurls_ros.ros.replay import marker_array_msg, pose_array_msg, skeleton_array_msg, to_azure
 
 pytestmark = pytest.mark.ros
@@ -49,7 +49,7 @@ def write_bag(path: Path, input_type: str) -> None:
     writer.open()
     try:
         connection = writer.add_connection(
-            TOPICS[input_type], MSG_TYPES[input_type], typestore=_typestore()
+            TOPICS[input_type], MSG_TYPES[input_type], typestore=typestore()
         )
         for k, joints in enumerate(frames):
             stamp = T0 + round(k * NS_PER_S / 30)
@@ -99,9 +99,9 @@ def test_import_bag_names_a_missing_topic(tmp_path) -> None:
     assert "no topic /skeletons; it has /pose" in result.stderr
 
 
-def test_recorded_live_topic_with_typed_labels_trains_and_evaluates(ros_env, tmp_path) -> None:
-    """``dynapurls record`` on the replayed Azure Kinect markers, a label typed while
-    the clip plays; the folder then trains a checkpoint and evaluates."""
+def test_record_a_live_topic_with_labels_typed_while_it_plays(ros_env, tmp_path) -> None:
+    """``dynapurls record`` on the replayed Azure Kinect markers, the label typed as the
+    first clip starts and ended as the second starts."""
     out = tmp_path / "mine"
     recorder = subprocess.Popen(
         [*DYNAPURLS, "record", "--topic", "/body_tracking_data", "--input-type",
@@ -129,11 +129,18 @@ def test_recorded_live_topic_with_typed_labels_trains_and_evaluates(ros_env, tmp
     # The typed span covers that clip (minus typing latency) at 30 Hz.
     assert 0.7 * first["frames"] <= len(np.load(out / row["file"])) <= first["frames"] + 20
 
-    # The segments CSV way, on the same recording folder, then train and evaluate.
-    for sample, label in ((recording("12", 120), "walk"), (recording("6", 120), "crouch")):
-        np.save(out / f"{label}.npy", sample)
-        with (out / "labels.csv").open("a") as handle:
-            handle.write(f"{label}.npy,{label}\n")
+
+@pytest.mark.slow
+def test_an_imported_bag_trains_and_evaluates(tmp_path) -> None:
+    """The imported folder as a user then uses it: ``dynapurls train`` and ``evaluate``
+    with ``--npy-folder``."""
+    write_bag(tmp_path / "bag", "skeleton_array")
+    out = tmp_path / "mine"
+    subprocess.run(
+        [*DYNAPURLS, "import-bag", str(tmp_path / "bag"), "--segments",
+         str(segments(tmp_path / "cuts.csv")), "-o", str(out)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
     checkpoint = tmp_path / "mine.pt"
     subprocess.run(
         [*DYNAPURLS, "train", "--npy-folder", str(out), "-o", str(checkpoint),
@@ -147,4 +154,4 @@ def test_recorded_live_topic_with_typed_labels_trains_and_evaluates(ros_env, tmp
     )  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert metrics["num_clips"] == 3
+    assert metrics["num_clips"] == 2 and metrics["classes"] == ["crouch", "walk"]

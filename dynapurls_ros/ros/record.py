@@ -73,7 +73,7 @@ def _recording(args: argparse.Namespace) -> Recording:
 # --- rosbag2 --------------------------------------------------------------------------------
 
 
-def _typestore():
+def typestore():
     """rosbags' ROS 2 types plus this package's messages, read from msg/."""
     from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
@@ -98,7 +98,7 @@ def import_bag(argv: Sequence[str] | None = None) -> int:
         parser.error("--segments is required for a bag (labels cannot be typed afterwards)")
     segments = read_segments(args.segments)
     recording = _recording(args)
-    with AnyReader([args.bag], default_typestore=_typestore()) as reader:
+    with AnyReader([args.bag], default_typestore=typestore()) as reader:
         connections = [c for c in reader.connections if c.topic == args.topic]
         if not connections:
             topics = sorted({c.topic for c in reader.connections})
