@@ -34,7 +34,8 @@ whether memory stays flat. A node that exits mid-run ends the benchmark with the
 its log.
 
 Every process this script starts with ROS (the node, and itself) uses localhost-only
-discovery and a random ``ROS_DOMAIN_ID`` per run, set here whatever the caller's
+discovery and a ``ROS_DOMAIN_ID`` leased per run (no concurrent run on the machine holds
+it; ``dynapurls_ros.ros.domains``), set here whatever the caller's
 environment says. Latencies on a machine shared with other jobs vary with their load:
 the 1-minute load average is printed next to the figures.
 
@@ -48,7 +49,6 @@ import argparse
 import json
 import math
 import os
-import random
 import re
 import subprocess
 import sys
@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import REPO, RUNS
+from dynapurls_ros.ros.domains import lease_domain_id
 
 DEFAULT_CHECKPOINT = REPO / "dynapurls_ros" / "weights" / "default.pt"
 NODE_NAME = "action_recognizer"
@@ -393,7 +394,8 @@ def measure(
     people: int, args: argparse.Namespace, clips: Sequence[Any], work: Path
 ) -> dict[str, Any]:
     """``run_once`` with ``work`` for the node's log files."""
-    domain_id = random.randint(1, 100)
+    lease = lease_domain_id()
+    domain_id = lease.id
     env = child_env(domain_id, work / "ros_log")
     os.environ.update({k: env[k] for k in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID")})
     parameters = {
@@ -403,6 +405,7 @@ def measure(
         "diagnostics_period": str(DIAGNOSTICS_PERIOD_S),
     }
     with ExitStack() as cleanup:  # each step runs even when an earlier one fails
+        cleanup.callback(lease.release)
         node = NodeProcess(parameters, env, work / "node.log")
         cleanup.callback(node.stop)
         sampler = ProcessSampler(node.pid, args.sample_period)

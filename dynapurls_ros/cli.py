@@ -1,4 +1,4 @@
-"""`dynapurls` command: train, evaluate, describe, replay, demo.
+"""`dynapurls` command: train, evaluate, describe, replay, record, import-bag, demo.
 
 Datasets are named (``nw_ucla``, ``gtu3d``, ``ntu60``, ``ntu120``, ``pku_mmd``,
 ``cmu_mocap``) and read from ``$DYNAPURLS_DATA``; users' own recordings are a folder of
@@ -105,6 +105,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from dynapurls_ros.checkpoint import load_checkpoint
+    from dynapurls_ros.training.data import report_left_out
     from dynapurls_ros.training.evaluate import evaluate, prepare
 
     model, info = load_checkpoint(args.checkpoint)
@@ -112,8 +113,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     setup = prepare(info, datasets, args.split, args.descriptions, options)
     if args.refine:
         return _evaluate_refinement(args, model, info, setup)
+    report_left_out(setup.clipset)
     result = evaluate(model, info, setup, args.output_dir)
-    summary = {k: result[k] for k in ("num_clips", "top1", "top5")}
+    summary = {k: result[k] for k in ("num_clips", "num_skipped", "num_repaired", "num_short")}
+    summary |= {k: result[k] for k in ("top1", "top5")}
     if "gzsl" in result:
         summary["gzsl"] = result["gzsl"]
     summary["per_class"] = result["per_class"]
@@ -167,7 +170,19 @@ def _describe(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from dynapurls_ros.ros.replay import main as replay_main
 
-    return replay_main(args.replay_args) or 0
+    return replay_main(args.tool_args) or 0
+
+
+def _record(args: argparse.Namespace) -> int:
+    from dynapurls_ros.ros.record import record
+
+    return record(args.tool_args)
+
+
+def _import_bag(args: argparse.Namespace) -> int:
+    from dynapurls_ros.ros.record import import_bag
+
+    return import_bag(args.tool_args)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -229,8 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     describe.set_defaults(run=_describe)
 
     replay = sub.add_parser("replay", help="publish skeleton sequences as a tracker would")
-    replay.add_argument("replay_args", nargs=argparse.REMAINDER, help="see `replay --help`")
+    replay.add_argument("tool_args", nargs=argparse.REMAINDER, help="see `replay --help`")
     replay.set_defaults(run=_replay)
+
+    record = sub.add_parser("record", help="record live skeleton topics as .npy + labels.csv")
+    record.add_argument("tool_args", nargs=argparse.REMAINDER, help="see `record --help`")
+    record.set_defaults(run=_record)
+
+    bag = sub.add_parser("import-bag", help="rosbag2 skeleton topics -> .npy + labels.csv")
+    bag.add_argument("tool_args", nargs=argparse.REMAINDER, help="see `import-bag --help`")
+    bag.set_defaults(run=_import_bag)
 
     demo = sub.add_parser("demo", help="recognizer + replayed stream, labels printed")
     demo.add_argument("--count", type=int, default=8, help="sequences to replay")
@@ -238,8 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands with parsers of their own: every argument after the name is theirs
+# (argparse's REMAINDER drops a first argument that looks like an option).
+TOOLS = {"replay": _replay, "record": _record, "import-bag": _import_bag}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in TOOLS:
+        args = argparse.Namespace(command=argv[0], run=TOOLS[argv[0]], tool_args=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except (ValueError, FileNotFoundError) as exc:

@@ -94,12 +94,21 @@ class RosClient:
 
 class NodeProcess:
     """A node started as a subprocess; ``stop()`` ends it as ``ros2 launch`` would (SIGINT)
-    and returns its exit status and output."""
+    and returns its exit status and output. ``group``: the command runs the node as its
+    child (``ros2 run``, ``ros2 launch``); it gets a session of its own and ``stop()``
+    sends SIGINT to the whole group, as Ctrl-C in a terminal does (and SIGKILL to all of
+    it if that fails, so no node outlives the test)."""
 
-    def __init__(self, command: Sequence[str], env: dict[str, str]) -> None:
+    def __init__(self, command: Sequence[str], env: dict[str, str], group: bool = False) -> None:
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by stop()
+        self.group = group
         self.process = subprocess.Popen(
-            list(command), env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True
+            list(command),
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=group,
         )
 
     def running(self) -> bool:
@@ -110,7 +119,7 @@ class NodeProcess:
         return self.log.read()
 
     def stop(self, timeout: float = 20.0) -> tuple[int, str]:
-        code = stop_process(self.process, timeout)
+        code = stop_process(self.process, timeout, group=self.group)
         if not self.log.closed:
             self._output = self.output()
             self.log.close()

@@ -80,16 +80,23 @@ def test_nw_ucla_reads_at_a_chosen_frame_rate():
             load_dataset("nw_ucla", fps=bad)
 
 
-def test_nw_ucla_corrupt_json_names_file_and_line(tmp_path):
+def test_nw_ucla_corrupt_json_is_skipped_and_named_with_file_and_line(tmp_path):
     real = data_root() / "nw_ucla" / "all_sqe" / "a01_s01_e00_v01.json"
     folder = tmp_path / "all_sqe"
     folder.mkdir()
-    bad = folder / "a01_s01_e00_v01.json"
+    (folder / real.name).write_text(real.read_text())
+    bad = folder / "a02_s01_e00_v01.json"
     bad.write_text(real.read_text()[:5000])  # truncated mid-array
-    with pytest.raises(DataFileError, match=rf"{bad}:1: invalid JSON"):
-        load_dataset("nw_ucla", tmp_path)
+    dataset = load_dataset("nw_ucla", tmp_path)
+    assert [s.name for s in dataset.samples] == ["a01_s01_e00_v01"]
+    ((name, reason),) = dataset.skipped
+    assert name == bad.name and reason.startswith(f"{bad}:1: invalid JSON")
+    nw_ucla_module._load.cache_clear()  # the folder changes below; readers cache by folder
+    (folder / real.name).unlink()
     bad.write_text('{"skeletons": [[[1, 2, 3]]]}')
-    with pytest.raises(DataFileError, match=rf"{bad}:1: .*shape"):
+    with pytest.raises(
+        DataFileError, match=rf"no readable sequence \(1 skipped\): {bad}:1: .*shape"
+    ):
         load_dataset("nw_ucla", tmp_path)
 
 
@@ -127,24 +134,26 @@ def test_gtu3d_mirroring_puts_the_named_hand_in_motion(mirror):
     assert hand_motion("left handed shaking", other) > 3 * hand_motion("left handed shaking", named)
 
 
-def test_gtu3d_truncated_or_corrupt_file_names_file_and_line(tmp_path):
+def test_gtu3d_truncated_or_corrupt_file_is_skipped_and_named_with_file_and_line(tmp_path):
     real = (data_root() / "gtu3d" / "1" / "movement1.txt").read_text().splitlines()
     for folder in range(1, 15):
         (tmp_path / str(folder)).mkdir()
         (tmp_path / str(folder) / "movement1.txt").write_text("\n".join(real[:50]) + "\n")
     bad = tmp_path / "3" / "movement1.txt"
-    bad.write_text("\n".join(real[:60]) + "\n")  # 2 frames and 10 rows of a third
-    with pytest.raises(DataFileError, match=rf"{bad}:51: truncated frame 3"):
-        load_dataset("gtu3d", tmp_path)
     rows = real[:50]
     rows[31] = "0.1 oops 2.0"
-    bad.write_text("\n".join(rows))
-    with pytest.raises(DataFileError, match=rf"{bad}:32: not a number"):
-        load_dataset("gtu3d", tmp_path)
-    rows[31] = "0.1 2.0"
-    bad.write_text("\n".join(rows))
-    with pytest.raises(DataFileError, match=rf"{bad}:32: expected 3 numbers"):
-        load_dataset("gtu3d", tmp_path)
+    for content, reason in (
+        (real[:60], "51: truncated frame 3"),  # 2 frames and 10 rows of a third
+        (rows, "32: not a number"),
+        ([*rows[:31], "0.1 2.0", *rows[32:]], "32: expected 3 numbers"),
+    ):
+        gtu3d_module._read_all.cache_clear()
+        gtu3d_module._load.cache_clear()
+        bad.write_text("\n".join(content))
+        dataset = load_dataset("gtu3d", tmp_path)
+        assert len(dataset.samples) == 13
+        ((name, why),) = dataset.skipped
+        assert name == "3_movement1" and why.startswith(f"{bad}:{reason}")
 
 
 def test_every_real_sequence_becomes_finite_model_input():

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from ament_index_python.packages import get_package_prefix, get_package_share_directory
 
 
@@ -32,3 +35,51 @@ def test_python_package_and_messages_import_together() -> None:
         "Skeleton",
         "SkeletonArray",
     }
+
+
+def _bare_env() -> dict[str, str]:
+    """The environment of a shell where the venv was never activated: only the system's
+    directories on PATH, so a ``#!/usr/bin/env python3`` script gets the system Python."""
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+    return env
+
+
+@pytest.mark.parametrize("script", ["bin/dynapurls", "lib/dynapurls_ros/replay"])
+def test_installed_scripts_run_when_called_by_path(script: str) -> None:
+    path = Path(get_package_prefix("dynapurls_ros")) / script
+    result = subprocess.run(
+        [str(path), "--help"], env=_bare_env(), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage" in result.stdout.lower()
+
+
+def test_installed_node_runs_when_called_by_path(ros_env: dict[str, str]) -> None:
+    """The node has no --help; an out-of-range parameter makes it start, refuse and exit,
+    which only an interpreter that imports the package and rclpy gets to."""
+    path = Path(get_package_prefix("dynapurls_ros")) / "lib" / "dynapurls_ros" / "recognizer"
+    env = {k: v for k, v in ros_env.items() if k != "PYTHONPATH"}
+    env["PATH"] = _bare_env()["PATH"]
+    result = subprocess.run(
+        [str(path), "--ros-args", "-p", "top_k:=0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "cannot start" in result.stderr and "top_k" in result.stderr
+
+
+def test_dynapurls_runs_after_activating_the_venv(tmp_path: Path) -> None:
+    activate = Path(sys.prefix) / "bin" / "activate"
+    result = subprocess.run(
+        ["bash", "-c", f". {activate} && cd {tmp_path} && dynapurls --help"],
+        env=_bare_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "train" in result.stdout and "evaluate" in result.stdout

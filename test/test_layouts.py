@@ -23,6 +23,7 @@ EXPECTED_SIZES = {
     "mediapipe33": 33,
     "openpose25": 25,
     "zed38": 38,
+    "openni15": 15,
 }
 C = {name: i for i, name in enumerate(NTU25_JOINTS)}
 
@@ -122,6 +123,21 @@ def test_synthesised_joints_follow_the_documented_rules():
     np.testing.assert_allclose(
         out[C["right_hand_tip"]], zed[0, names.index("right_hand_middle_4")], 1e-5
     )
+
+
+def test_openni15_fills_the_joints_nite_lacks_as_documented():
+    nite = _named("openni15", {})
+    out = get_layout("openni15").to_canonical(nite)[0]
+    at = dict(zip(get_layout("openni15").joint_names, nite[0], strict=True))
+    np.testing.assert_allclose(out[C["spine_base"]], (at["left_hip"] + at["right_hip"]) / 2, 1e-5)
+    np.testing.assert_allclose(out[C["spine_mid"]], at["torso"], 1e-5)
+    np.testing.assert_allclose(out[C["spine_shoulder"]], at["neck"], 1e-5)
+    np.testing.assert_allclose(out[C["neck"]], 0.65 * at["neck"] + 0.35 * at["head"], 1e-5)
+    for side in ("left", "right"):
+        for part in ("wrist", "hand", "hand_tip", "thumb"):
+            np.testing.assert_allclose(out[C[f"{side}_{part}"]], at[f"{side}_hand"], 1e-5)
+        for part in ("ankle", "foot"):
+            np.testing.assert_allclose(out[C[f"{side}_{part}"]], at[f"{side}_foot"], 1e-5)
 
 
 def test_missing_source_joint_only_spoils_the_canonical_joints_built_from_it():

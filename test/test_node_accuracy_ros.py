@@ -27,7 +27,7 @@ from test_node_ros import Session
 
 from dynapurls_ros.datasets import load_dataset
 
-pytestmark = pytest.mark.ros
+pytestmark = [pytest.mark.ros, pytest.mark.slow]
 
 SEQUENCES = 20
 MIN_RIGHT = 0.75
@@ -50,14 +50,20 @@ def test_replayed_recordings_get_their_labels(ros_env, tmp_path) -> None:
     )
     try:
         session.wait_for_vocabulary(vocabulary)
-        replay = subprocess.run(
+        # Spin while the replay runs (~90 s): labels left waiting in the subscription's
+        # queue would be lost once more than its depth arrived.
+        replay = subprocess.Popen(
             [sys.executable, "-m", "dynapurls_ros.ros.replay", "--npy", *map(str, files),
              "--layout", "ntu25", "--rate", "1", "--pause", "1.5"],
-            env=ros_env, capture_output=True, text=True, timeout=300,
+            env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        assert replay.returncode == 0, replay.stderr
+        assert session.client.spin_until(lambda: replay.poll() is not None, 300)
+        out, err = replay.communicate()
+        assert replay.returncode == 0, err
         session.client.spin_for(3.0)  # the last windows' labels
-        sequences = [json.loads(line) for line in replay.stdout.splitlines()]
+        # Every label the node published reached this test.
+        assert len(session.labels) == int(session.diagnostic_values()["labels"])
+        sequences = [json.loads(line) for line in out.splitlines()]
         assert len(sequences) == SEQUENCES
         right = []
         for seq in sequences:

@@ -7,6 +7,7 @@ node loads the real model and text encoder.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -40,6 +41,13 @@ def recording(folder: str, frames: int) -> np.ndarray:
     rows = np.loadtxt(data_root() / "gtu3d" / folder / "movement1.txt", dtype=np.float32)
     seq = rows.reshape(-1, 25, 3)
     return np.concatenate([seq, seq[::-1]] * (frames // (2 * len(seq)) + 1))[:frames]
+
+
+def adaptation_counts(value: str) -> tuple[int, int]:
+    """(updates, windows in memory) from the diagnostics' "on: 3 updates, 5 windows ..."."""
+    match = re.match(r"on: (\d+) updates, (\d+) windows in memory", value)
+    assert match, value
+    return int(match[1]), int(match[2])
 
 
 def stamp(k: int) -> int:
@@ -218,7 +226,7 @@ def test_vocabulary_changes_from_another_process_and_bad_values_are_refused(
     session.wait_for_vocabulary(["sit down", "stand up"], timeout=60.0)
 
     frames = session.frames_for_labels(2)
-    persons = {3: recording("6", 3 * frames)}
+    persons = {3: recording("6", 4 * frames)}
     session.labels.clear()
     session.stream(persons, range(frames))
     assert session.client.spin_until(lambda: len(session.labels) >= 2, 10.0)
@@ -231,15 +239,24 @@ def test_vocabulary_changes_from_another_process_and_bad_values_are_refused(
     assert session.client.spin_until(lambda: len(session.labels) >= 2, 10.0)
     assert {msg.label for msg in session.labels} == {"unknown"}
 
-    # Online adaptation switched on live: the recognizer's refiner reports in diagnostics.
+    # Online adaptation switched on live, gated open (every window enters the memory and
+    # an update may run at once): labels must then report refined texts, the diagnostics
+    # the memory's content, and the reset must empty it.
     assert session.diagnostic_values()["adaptation"] == "off"
-    assert client.set_parameters(NODE, adaptation_enabled=True)[0].successful
-    session.stream(persons, range(2 * frames, 3 * frames))
-    assert session.client.spin_until(lambda: len(session.labels) >= 4, 10.0)
-    assert session.diagnostic_values()["adaptation"].startswith("on: ")
+    results = client.set_parameters(
+        NODE, adaptation_enabled=True, adaptation_threshold=0.0, adaptation_min_balance=0.0
+    )
+    assert all(r.successful for r in results), results
+    session.labels.clear()
+    session.stream(persons, range(2 * frames, 4 * frames))
+    assert session.client.spin_until(
+        lambda: any(msg.adaptation_active for msg in session.labels), 10.0
+    ), [msg.adaptation_active for msg in session.labels]
+    updates, windows = adaptation_counts(session.diagnostic_values()["adaptation"])
+    assert updates >= 1 and windows >= 1
     reset = client.call(Trigger, f"{NODE}/reset_adaptation", Trigger.Request())
     assert reset.success and "cleared" in reset.message
-    assert session.diagnostic_values()["adaptation"].startswith("on: 0 updates, 0 windows")
+    assert adaptation_counts(session.diagnostic_values()["adaptation"]) == (0, 0)
     code, output = session.close()
     assert code == 0, output
 

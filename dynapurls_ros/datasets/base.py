@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 
@@ -45,6 +46,8 @@ class SkeletonDataset:
     layout: str  # a key of skeleton.layouts.LAYOUTS
     class_names: list[str]
     samples: list[SkeletonSample]
+    # (sequence or file, why it could not be read): left out, named in a run's output
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -60,7 +63,11 @@ class SkeletonDataset:
     def filter(self, keep: Callable[[SkeletonSample], bool]) -> SkeletonDataset:
         """The samples for which ``keep`` is true; labels and class names are unchanged."""
         return SkeletonDataset(
-            self.name, self.layout, list(self.class_names), [s for s in self.samples if keep(s)]
+            self.name,
+            self.layout,
+            list(self.class_names),
+            [s for s in self.samples if keep(s)],
+            list(self.skipped),
         )
 
 
@@ -72,6 +79,54 @@ class DataFileError(ValueError):
         self.line = line
         where = f"{self.path}:{line}" if line is not None else str(self.path)
         super().__init__(f"{where}: {message}")
+
+
+# What reading one file can raise when the file (not the code) is at fault.
+READ_ERRORS = (DataFileError, OSError, ValueError)
+
+
+class Skips:
+    """The files a reader could not read, so that one bad file costs that file only.
+
+    ``with skips.item(name): ...`` reads one item; a read error inside leaves the item out
+    with its reason and the reader goes on. Every reader follows the same rule: skip and
+    name what is unreadable, and fail (``readable_dataset``) only when nothing was.
+    """
+
+    def __init__(self) -> None:
+        self.skipped: list[tuple[str, str]] = []
+        self._name = ""
+
+    def item(self, name: str) -> Skips:
+        self._name = name
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: TracebackType | None
+    ) -> bool:
+        if error is not None and isinstance(error, READ_ERRORS):
+            self.skipped.append((self._name, str(error)))
+            return True
+        return False
+
+
+def readable_dataset(
+    root: Path,
+    name: str,
+    layout: str,
+    class_names: Sequence[str],
+    samples: Sequence[SkeletonSample],
+    skipped: Sequence[tuple[str, str]],
+) -> SkeletonDataset:
+    """The dataset of what was read; a DataFileError naming the reasons when files were
+    found but none of them could be read."""
+    if not samples and skipped:
+        reasons = "; ".join(reason for _, reason in skipped[:3])
+        raise DataFileError(root, None, f"no readable sequence ({len(skipped)} skipped): {reasons}")
+    return SkeletonDataset(name, layout, list(class_names), list(samples), list(skipped))
 
 
 def resolve_root(root: Path | str | None, default: str) -> Path:
@@ -125,11 +180,11 @@ def parse_rows(
             raise DataFileError(
                 path, first_line + i, f"expected {columns} numbers, found {len(row)} fields"
             )
-        for j, field in enumerate(row):
+        for j, text in enumerate(row):
             try:
-                values[i, j] = float(field)
+                values[i, j] = float(text)
             except ValueError:
-                raise DataFileError(path, first_line + i, f"not a number: {field!r}") from None
+                raise DataFileError(path, first_line + i, f"not a number: {text!r}") from None
     return values
 
 

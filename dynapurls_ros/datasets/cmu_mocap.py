@@ -19,8 +19,10 @@ from .base import (
     DataFileError,
     SkeletonDataset,
     SkeletonSample,
+    Skips,
     read_csv,
     read_only,
+    readable_dataset,
     resolve_root,
 )
 
@@ -40,7 +42,7 @@ def load_cmu_mocap(
     class_names = sorted({row["description"] for _, row in rows})
     label = {description: i for i, description in enumerate(class_names)}
     wanted = None if subjects is None else set(subjects)
-    samples = []
+    samples, skips = [], Skips()
     for line, row in rows:
         try:
             subject, frames = int(row["subject"]), int(row["frames"])
@@ -49,25 +51,26 @@ def load_cmu_mocap(
         if wanted is not None and subject not in wanted:
             continue
         path = directory / row["file"]
-        try:
-            joints = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise DataFileError(index_path, line, f"cannot load {path}: {error}") from None
-        if joints.shape != (frames, 25, 3):
-            raise DataFileError(
-                index_path,
-                line,
-                f"{path.name} has shape {joints.shape}, index says {frames} frames",
+        with skips.item(path.name):
+            try:
+                joints = np.load(path, allow_pickle=False)
+            except (OSError, ValueError) as error:
+                raise DataFileError(index_path, line, f"cannot load {path}: {error}") from None
+            if joints.shape != (frames, 25, 3):
+                raise DataFileError(
+                    index_path,
+                    line,
+                    f"{path.name} has shape {joints.shape}, index says {frames} frames",
+                )
+            samples.append(
+                SkeletonSample(
+                    name=path.stem,
+                    joints=read_only(joints.astype(np.float32)),
+                    label=label[row["description"]],
+                    subject=subject,
+                )
             )
-        samples.append(
-            SkeletonSample(
-                name=path.stem,
-                joints=read_only(joints.astype(np.float32)),
-                label=label[row["description"]],
-                subject=subject,
-            )
-        )
-    return SkeletonDataset("cmu_mocap", "ntu25", class_names, samples)
+    return readable_dataset(directory, "cmu_mocap", "ntu25", class_names, samples, skips.skipped)
 
 
 KITML_FILE = "kitml_texts.csv"

@@ -21,9 +21,11 @@ from .base import (
     DataFileError,
     SkeletonDataset,
     SkeletonSample,
+    Skips,
     parse_rows,
     read_data_lines,
     read_only,
+    readable_dataset,
     resolve_root,
 )
 
@@ -63,9 +65,12 @@ def read_sequence(path: Path) -> np.ndarray:
 
 
 @lru_cache(maxsize=2)
-def _read_all(root: Path) -> tuple[tuple[str, int, np.ndarray], ...]:
-    """``(name, label, joints as recorded)`` of every sequence under ``root``."""
-    recorded = []
+def _read_all(
+    root: Path,
+) -> tuple[tuple[tuple[str, int, np.ndarray], ...], tuple[tuple[str, str], ...]]:
+    """``(name, label, joints as recorded)`` of every readable sequence under ``root``,
+    and the (file, reason) of each unreadable one."""
+    recorded, skips = [], Skips()
     for label in range(len(CLASS_NAMES)):
         folder = root / str(label + 1)
         numbered = ((_FILE.fullmatch(p.name), p) for p in folder.glob("movement*.txt"))
@@ -73,8 +78,10 @@ def _read_all(root: Path) -> tuple[tuple[str, int, np.ndarray], ...]:
         if not files:
             raise FileNotFoundError(f"no GTU-3D movement*.txt files in {folder}")
         for path in files:
-            recorded.append((f"{folder.name}_{path.stem}", label, read_only(read_sequence(path))))
-    return tuple(recorded)
+            name = f"{folder.name}_{path.stem}"
+            with skips.item(name):
+                recorded.append((name, label, read_only(read_sequence(path))))
+    return tuple(recorded), tuple(skips.skipped)
 
 
 @lru_cache(maxsize=4)
@@ -85,7 +92,7 @@ def _load(root: Path, mirror: bool) -> tuple[SkeletonSample, ...]:
             joints=read_only(mirror_joints(joints, "ntu25")) if mirror else joints,
             label=label,
         )
-        for name, label, joints in _read_all(root)
+        for name, label, joints in _read_all(root)[0]
     )
 
 
@@ -95,5 +102,6 @@ def load_gtu3d(root: Path | str | None = None, mirror: bool = True) -> SkeletonD
     ``mirror=False`` keeps the recorded sides (see the module docstring). Sample names are
     ``<folder>_movementN`` because the file names repeat across folders. Cached in-process.
     """
-    samples = _load(resolve_root(root, "gtu3d").resolve(), mirror)
-    return SkeletonDataset("gtu3d", "ntu25", list(CLASS_NAMES), list(samples))
+    directory = resolve_root(root, "gtu3d").resolve()
+    samples, skipped = _load(directory, mirror), _read_all(directory)[1]
+    return readable_dataset(directory, "gtu3d", "ntu25", CLASS_NAMES, samples, skipped)

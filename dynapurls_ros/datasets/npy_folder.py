@@ -13,7 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from ..skeleton.layouts import get_layout
-from .base import DataFileError, SkeletonDataset, SkeletonSample, read_csv, read_only
+from .base import (
+    DataFileError,
+    SkeletonDataset,
+    SkeletonSample,
+    Skips,
+    read_csv,
+    read_only,
+    readable_dataset,
+)
 
 
 def _optional_int(row: dict[str, str], column: str, path: Path, line: int) -> int | None:
@@ -24,6 +32,19 @@ def _optional_int(row: dict[str, str], column: str, path: Path, line: int) -> in
         return int(value)
     except ValueError:
         raise DataFileError(path, line, f"{column} must be an integer, found {value!r}") from None
+
+
+def _read_array(path: Path, line: int, num_joints: int, layout: str) -> np.ndarray:
+    """The ``(T, V, 3)`` array of ``path`` (listed on CSV line ``line``), or why not."""
+    try:
+        joints = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DataFileError(path, None, f"cannot load (listed on line {line}): {error}") from None
+    if joints.ndim != 3 or joints.shape[1:] != (num_joints, 3) or len(joints) == 0:
+        raise DataFileError(
+            path, None, f"shape {joints.shape} is not (T>0, {num_joints}, 3) for {layout}"
+        )
+    return joints
 
 
 def load_npy_folder(
@@ -51,31 +72,23 @@ def load_npy_folder(
         sorted({row["label"].strip() for _, row in rows}) if class_names is None else class_names
     )
     index = {label: i for i, label in enumerate(names)}
-    samples = []
+    samples, skips = [], Skips()
     for line, row in rows:
         label = row["label"].strip()
         if label not in index:
             raise DataFileError(csv_path, line, f"label {label!r} is not among the class names")
         relative = Path(row["file"].strip())
         path = directory / relative
-        try:
-            joints = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise DataFileError(
-                path, None, f"cannot load (listed on line {line}): {error}"
-            ) from None
-        if joints.ndim != 3 or joints.shape[1:] != (num_joints, 3) or len(joints) == 0:
-            raise DataFileError(
-                path, None, f"shape {joints.shape} is not (T>0, {num_joints}, 3) for {layout}"
+        with skips.item(relative.as_posix()):
+            joints = _read_array(path, line, num_joints, layout)
+            samples.append(
+                SkeletonSample(
+                    name=relative.with_suffix("").as_posix(),
+                    joints=read_only(joints.astype(np.float32)),
+                    label=index[label],
+                    subject=_optional_int(row, "subject", csv_path, line),
+                    view=_optional_int(row, "view", csv_path, line),
+                    fps=fps,
+                )
             )
-        samples.append(
-            SkeletonSample(
-                name=relative.with_suffix("").as_posix(),
-                joints=read_only(joints.astype(np.float32)),
-                label=index[label],
-                subject=_optional_int(row, "subject", csv_path, line),
-                view=_optional_int(row, "view", csv_path, line),
-                fps=fps,
-            )
-        )
-    return SkeletonDataset(name, layout, list(names), samples)
+    return readable_dataset(directory, name, layout, names, samples, skips.skipped)

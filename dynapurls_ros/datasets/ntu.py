@@ -24,8 +24,10 @@ from .base import (
     DataFileError,
     SkeletonDataset,
     SkeletonSample,
+    Skips,
     parse_rows,
     read_only,
+    readable_dataset,
     resolve_root,
 )
 
@@ -294,28 +296,32 @@ def load_ntu(
         raise ValueError(f"part must be 'train' or 'test', got {part!r}")
     directory = resolve_root(root, "ntu_rgbd")
     skip = _read_name_list(missing_list) if missing_list is not None else set()
-    samples = []
+    samples, skips = [], Skips()
     for path in sorted(directory.rglob("*.skeleton")):
         try:
             ident = parse_name(path.stem)
         except ValueError as error:
-            raise DataFileError(path, None, str(error)) from None
+            skips.skipped.append((path.name, str(DataFileError(path, None, str(error)))))
+            continue
         if ident.action > num_classes or (num_classes == 60 and ident.setup > NTU60_SETUPS):
             continue
         if path.stem in skip or (benchmark and benchmark_part(path.stem, benchmark) != part):
             continue
-        bodies = read_only(read_skeleton_file(path))
-        samples.append(
-            SkeletonSample(
-                name=path.stem,
-                joints=bodies[0],
-                label=ident.action - 1,
-                subject=ident.subject,
-                view=ident.camera,
-                bodies=bodies if len(bodies) > 1 else None,
+        with skips.item(path.name):
+            bodies = read_only(read_skeleton_file(path))
+            samples.append(
+                SkeletonSample(
+                    name=path.stem,
+                    joints=bodies[0],
+                    label=ident.action - 1,
+                    subject=ident.subject,
+                    view=ident.camera,
+                    bodies=bodies if len(bodies) > 1 else None,
+                )
             )
-        )
-    if not samples:
+    if not samples and not skips.skipped:
         raise FileNotFoundError(f"no NTU-{num_classes} .skeleton files selected under {directory}")
     class_names = NTU60_CLASS_NAMES if num_classes == 60 else NTU120_CLASS_NAMES
-    return SkeletonDataset(f"ntu{num_classes}", "ntu25", list(class_names), samples)
+    return readable_dataset(
+        directory, f"ntu{num_classes}", "ntu25", class_names, samples, skips.skipped
+    )

@@ -21,7 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DataFileError, SkeletonDataset, SkeletonSample, read_only, resolve_root
+from .base import (
+    DataFileError,
+    SkeletonDataset,
+    SkeletonSample,
+    Skips,
+    read_only,
+    readable_dataset,
+    resolve_root,
+)
 
 # Action ids in class-index order, and their names (the dataset skips a07 and a10).
 ACTIONS = ("a01", "a02", "a03", "a04", "a05", "a06", "a08", "a09", "a11", "a12")
@@ -63,27 +71,31 @@ NOMINAL_FPS = 30.0  # the Kinect v1 rate the files are usually read at
 
 
 @lru_cache(maxsize=2)
-def _load(root: Path) -> tuple[SkeletonSample, ...]:
+def _load(root: Path) -> tuple[tuple[SkeletonSample, ...], tuple[tuple[str, str], ...]]:
+    """The readable samples and the (file, reason) of each unreadable one."""
     files = sorted((root / "all_sqe").glob("*.json"))
     if not files:
         raise FileNotFoundError(f"no NW-UCLA .json files in {root / 'all_sqe'}")
-    samples = []
+    samples, skips = [], Skips()
     for path in files:
-        match = _NAME.fullmatch(path.stem)
-        if match is None or match.group(1) not in ACTIONS:
-            raise DataFileError(path, None, "file name is not aAA_sSS_eEE_vVV with a known action")
-        action, subject, _, view = match.groups()
-        samples.append(
-            SkeletonSample(
-                name=path.stem,
-                joints=read_only(read_sequence(path)),
-                label=ACTIONS.index(action),
-                subject=int(subject),
-                view=int(view),
-                fps=NOMINAL_FPS,
+        with skips.item(path.name):
+            match = _NAME.fullmatch(path.stem)
+            if match is None or match.group(1) not in ACTIONS:
+                raise DataFileError(
+                    path, None, "file name is not aAA_sSS_eEE_vVV with a known action"
+                )
+            action, subject, _, view = match.groups()
+            samples.append(
+                SkeletonSample(
+                    name=path.stem,
+                    joints=read_only(read_sequence(path)),
+                    label=ACTIONS.index(action),
+                    subject=int(subject),
+                    view=int(view),
+                    fps=NOMINAL_FPS,
+                )
             )
-        )
-    return tuple(samples)
+    return tuple(samples), tuple(skips.skipped)
 
 
 def load_nw_ucla(root: Path | str | None = None, fps: float = NOMINAL_FPS) -> SkeletonDataset:
@@ -92,7 +104,8 @@ def load_nw_ucla(root: Path | str | None = None, fps: float = NOMINAL_FPS) -> Sk
     docstring). Cached in-process: a second call costs nothing."""
     if isinstance(fps, bool) or not (isinstance(fps, int | float) and 0 < fps <= 1000):
         raise ValueError(f"nw_ucla: fps must be a number in (0, 1000], got {fps!r}")
-    samples = _load(resolve_root(root, "nw_ucla").resolve())
+    directory = resolve_root(root, "nw_ucla").resolve()
+    samples, skipped = _load(directory)
     if fps != NOMINAL_FPS:  # the same read-only arrays, another clock
         samples = tuple(replace(sample, fps=float(fps)) for sample in samples)
-    return SkeletonDataset("nw_ucla", "kinect_v1", list(CLASS_NAMES), list(samples))
+    return readable_dataset(directory, "nw_ucla", "kinect_v1", CLASS_NAMES, samples, skipped)

@@ -22,9 +22,11 @@ from .base import (
     DataFileError,
     SkeletonDataset,
     SkeletonSample,
+    Skips,
     parse_rows,
     read_data_lines,
     read_only,
+    readable_dataset,
     resolve_root,
 )
 
@@ -139,25 +141,31 @@ def load_pku_mmd(
     label_files = sorted((directory / label_dir).glob("*.txt"))
     if not label_files:
         raise FileNotFoundError(f"no PKU-MMD label files in {directory / label_dir}")
-    samples = []
+    samples, skips = [], Skips()
     for label_path in label_files:
         video = label_path.stem
         skeleton_path = directory / skeleton_dir / label_path.name
-        if not skeleton_path.is_file():
-            raise FileNotFoundError(f"{label_path}: no skeleton file {skeleton_path}")
-        bodies = read_skeleton_file(skeleton_path)
+        intervals = None
+        with skips.item(video):
+            if not skeleton_path.is_file():
+                raise FileNotFoundError(f"{label_path}: no skeleton file {skeleton_path}")
+            bodies = read_skeleton_file(skeleton_path)
+            intervals = read_label_file(label_path, bodies.shape[1])
+        if intervals is None:  # unreadable: skipped with its reason
+            continue
         view = VIEWS.get(video.rsplit("-", 1)[-1])
-        for line, label, start, end in read_label_file(label_path, bodies.shape[1]):
-            clip = read_only(_ranked_bodies(bodies[:, start : end + 1]))
-            if not len(clip):
-                raise DataFileError(label_path, line, "no body is tracked in this interval")
-            samples.append(
-                SkeletonSample(
-                    name=f"{video}_{line}",
-                    joints=clip[0],
-                    label=label,
-                    view=view,
-                    bodies=clip if len(clip) > 1 else None,
+        for line, label, start, end in intervals:
+            with skips.item(f"{video}_{line}"):
+                clip = read_only(_ranked_bodies(bodies[:, start : end + 1]))
+                if not len(clip):
+                    raise DataFileError(label_path, line, "no body is tracked in this interval")
+                samples.append(
+                    SkeletonSample(
+                        name=f"{video}_{line}",
+                        joints=clip[0],
+                        label=label,
+                        view=view,
+                        bodies=clip if len(clip) > 1 else None,
+                    )
                 )
-            )
-    return SkeletonDataset("pku_mmd", "ntu25", list(CLASS_NAMES), samples)
+    return readable_dataset(directory, "pku_mmd", "ntu25", CLASS_NAMES, samples, skips.skipped)

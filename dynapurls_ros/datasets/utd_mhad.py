@@ -20,7 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DataFileError, SkeletonDataset, SkeletonSample, read_only, resolve_root
+from .base import (
+    DataFileError,
+    SkeletonDataset,
+    SkeletonSample,
+    Skips,
+    read_only,
+    readable_dataset,
+    resolve_root,
+)
 
 CLASS_NAMES = (
     "right arm swipe to the left",
@@ -82,31 +90,36 @@ def read_sequence(path: Path) -> np.ndarray:
 
 
 @lru_cache(maxsize=2)
-def _load(root: Path) -> tuple[SkeletonSample, ...]:
+def _load(root: Path) -> tuple[tuple[SkeletonSample, ...], tuple[tuple[str, str], ...]]:
+    """The readable samples and the (file, reason) of each unreadable one."""
     files = sorted(root.glob("a*_s*_t*_skeleton.mat"))
     if not files:
         raise FileNotFoundError(f"no UTD-MHAD a*_s*_t*_skeleton.mat files in {root}")
-    samples = []
+    samples, skips = [], Skips()
     for path in files:
-        match = _NAME.fullmatch(path.stem)
-        action = int(match.group(1)) if match else 0
-        if match is None or not 1 <= action <= len(CLASS_NAMES):
-            raise DataFileError(path, None, "file name is not aA_sS_tT_skeleton with A in 1..27")
-        samples.append(
-            SkeletonSample(
-                name=path.stem.removesuffix("_skeleton"),
-                joints=read_only(read_sequence(path)),
-                label=action - 1,
-                subject=int(match.group(2)),
-                fps=FPS,
-                trial=int(match.group(3)),
+        with skips.item(path.name):
+            match = _NAME.fullmatch(path.stem)
+            action = int(match.group(1)) if match else 0
+            if match is None or not 1 <= action <= len(CLASS_NAMES):
+                raise DataFileError(
+                    path, None, "file name is not aA_sS_tT_skeleton with A in 1..27"
+                )
+            samples.append(
+                SkeletonSample(
+                    name=path.stem.removesuffix("_skeleton"),
+                    joints=read_only(read_sequence(path)),
+                    label=action - 1,
+                    subject=int(match.group(2)),
+                    fps=FPS,
+                    trial=int(match.group(3)),
+                )
             )
-        )
-    return tuple(samples)
+    return tuple(samples), tuple(skips.skipped)
 
 
 def load_utd_mhad(root: Path | str | None = None) -> SkeletonDataset:
     """All UTD-MHAD skeleton clips under ``root`` (default ``data_root()/utd_mhad``),
-    layout ``kinect_v1``. Cached in-process."""
-    samples = _load(resolve_root(root, "utd_mhad").resolve())
-    return SkeletonDataset("utd_mhad", "kinect_v1", list(CLASS_NAMES), list(samples))
+    layout ``kinect_v1``; unreadable files are skipped and named. Cached in-process."""
+    directory = resolve_root(root, "utd_mhad").resolve()
+    samples, skipped = _load(directory)
+    return readable_dataset(directory, "utd_mhad", "kinect_v1", CLASS_NAMES, samples, skipped)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from dynapurls_ros.paths import data_root
+from dynapurls_ros.ros.domains import lease_domain_id
 
 DISTRACTORS = ["clap", "sit down", "jump", "kick"]
 
@@ -49,7 +49,9 @@ def run_demo(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     # Demo processes keep DDS discovery on this machine unless the caller chose otherwise.
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    env.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))
+    if "ROS_DOMAIN_ID" not in env:
+        lease = lease_domain_id()  # held until this process exits
+        env["ROS_DOMAIN_ID"] = str(lease.id)
     os.environ.update(env)
     import rclpy
     from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -65,15 +67,20 @@ def run_demo(args: argparse.Namespace) -> int:
              "-p", f"vocabulary:={json.dumps(vocabulary)}", "-p", "window_stride:=12"],
             env=env,
         )  # fmt: skip
-        truth: dict[int, str] = {}
-        votes: dict[tuple[int, str], Counter] = {}
+        replayed: list[str] = []  # the true action of each sequence, in replay order
+        # votes of each sequence: (person, index into replayed) -> label counts
+        votes: dict[tuple[int, int], Counter] = {}
+        current: dict[int, int] = {}  # person -> index of the sequence now replayed
 
         rclpy.init()
         listener = rclpy.create_node("demo_listener")
 
         def on_label(msg: ActionLabel) -> None:
-            true = truth.get(msg.person_id, "?")
-            votes.setdefault((msg.person_id, true), Counter())[msg.label] += 1
+            true = "?"
+            if msg.person_id in current:
+                key = (msg.person_id, current[msg.person_id])
+                votes.setdefault(key, Counter())[msg.label] += 1
+                true = replayed[key[1]]
             mark = "ok" if msg.label == true else "  "
             print(
                 f"{mark} person {msg.person_id}: {msg.label:32s} {msg.confidence:5.2f}   "
@@ -102,7 +109,8 @@ def run_demo(args: argparse.Namespace) -> int:
         def follow_replay() -> None:
             for line in replay.stdout:
                 event = json.loads(line)
-                truth[event["person_id"]] = event["label"]
+                current[event["person_id"]] = len(replayed)
+                replayed.append(event["label"])
 
         reader = threading.Thread(target=follow_replay, daemon=True)
         reader.start()
@@ -118,7 +126,12 @@ def run_demo(args: argparse.Namespace) -> int:
             node.wait(timeout=20)
             listener.destroy_node()
             rclpy.try_shutdown()
-    sequences = [(true, counter.most_common(1)[0][0]) for (_, true), counter in votes.items()]
-    right = sum(true == label for true, label in sequences)
-    print(f"majority label right for {right} of {len(sequences)} replayed sequences")
+    right = sum(
+        replayed[index] == counter.most_common(1)[0][0] for (_, index), counter in votes.items()
+    )
+    unlabelled = len(replayed) - len(votes)
+    print(
+        f"majority label right for {right} of {len(replayed)} replayed sequences"
+        + (f" ({unlabelled} got no label)" if unlabelled else "")
+    )
     return 0 if node.returncode in (0, -15) else 1

@@ -30,7 +30,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from dynapurls_ros.msg import SkeletonArray
 from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS, JointLayout, get_layout
-from dynapurls_ros.skeleton.preprocess import clean
+from dynapurls_ros.skeleton.preprocess import MIN_EXTENT, clean
 
 # Drop reasons (the buffers add theirs: duplicate_stamp, out_of_order).
 NON_FINITE = "non_finite_joints"
@@ -44,9 +44,6 @@ DEGENERATE = "degenerate_skeleton"
 MISSING_STAMP = "missing_stamp"
 EMPTY_MESSAGE = "empty_message"
 
-# A skeleton whose joints all lie within this distance (metres) of each other is a
-# placeholder (some trackers send all-zero joints for a lost body), not a person.
-MIN_EXTENT = 0.01
 
 # Azure Kinect ROS driver: marker id = body id * 100 + joint index (SDK order).
 AZURE_LAYOUT = "azure_kinect"

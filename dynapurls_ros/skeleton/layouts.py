@@ -468,6 +468,39 @@ ZED38_TO_NTU = {
 }
 
 
+# OpenNI / NiTE 15-joint skeleton (openni_tracker, NiTE 2, several Orbbec SDKs), in NiTE 2's
+# nite::JointType order. Its "neck" sits between the shoulders and its "torso" mid-trunk;
+# it has no wrists, hand tips, thumbs, ankles or hip centre.
+OPENNI15_JOINTS = (
+    "head",
+    "neck",
+    *_paired("shoulder", "elbow", "hand"),
+    "torso",
+    *_paired("hip", "knee", "foot"),
+)
+OPENNI15_BONES = [
+    ("torso", "neck"),
+    ("neck", "head"),
+    *_sided(
+        ("neck", "{side}_shoulder", "{side}_elbow", "{side}_hand"),
+        ("torso", "{side}_hip", "{side}_knee", "{side}_foot"),
+    ),
+]
+OPENNI15_TO_NTU = {
+    "spine_base": _sides("hip"),
+    "spine_mid": "torso",
+    "spine_shoulder": "neck",
+    "neck": {"neck": _NECK_FROM_BASE, "head": 1 - _NECK_FROM_BASE},
+    **{
+        f"{side}_{part}": f"{side}_hand"
+        for side in ("left", "right")
+        for part in ("wrist", "hand_tip", "thumb")
+    },
+    "left_ankle": "left_foot",
+    "right_ankle": "right_foot",
+}
+
+
 def _build(
     name: str,
     joint_names: tuple[str, ...],
@@ -512,6 +545,7 @@ LAYOUTS: dict[str, JointLayout] = {
         _build("mediapipe33", MEDIAPIPE33_JOINTS, MEDIAPIPE33_BONES, MEDIAPIPE33_TO_NTU),
         _build("openpose25", OPENPOSE25_JOINTS, OPENPOSE25_BONES, OPENPOSE25_TO_NTU),
         _build("zed38", ZED38_JOINTS, ZED38_BONES, ZED38_TO_NTU),
+        _build("openni15", OPENNI15_JOINTS, OPENNI15_BONES, OPENNI15_TO_NTU),
     )
 }
 

@@ -31,6 +31,11 @@ ALIGN_FRAMES = 5
 # Below this, a torso or lateral direction is a sensor failure, not a body.
 _MIN_LENGTH = 1e-6
 
+# A frame whose joints all lie within this distance (metres) of each other, or whose
+# torso is shorter, is a tracker's placeholder for a lost body (Kinect trackers send all
+# joints at 0), not a pose: no person is 1 cm tall.
+MIN_EXTENT = 0.01
+
 
 def _as_sequence(joints: np.ndarray) -> np.ndarray:
     x = np.asarray(joints, dtype=np.float32)
@@ -100,6 +105,32 @@ def clean(joints: np.ndarray, parents: Sequence[int] | None = None) -> np.ndarra
                     raise ValueError(f"joint {v} and all its ancestors are NaN/inf in every frame")
             out[:, v] = out[:, source]
     return out
+
+
+def lost_frames(joints: np.ndarray) -> np.ndarray:
+    """``(T,)`` mask of the frames of a canonical ``(T, 25, 3)`` sequence that hold no
+    body: every joint missing (NaN/inf), the seen joints collapsed within ``MIN_EXTENT``
+    (lost-tracking zeros), or a torso shorter than that (normalize could not orient it)."""
+    x = _as_sequence(joints)
+    finite = _finite_joints(x)[..., None]
+    # a frame without any finite joint gets -inf - inf: no extent
+    extent = np.where(finite, x, -np.inf).max(axis=1) - np.where(finite, x, np.inf).min(axis=1)
+    collapsed = ~(extent.max(axis=1) >= MIN_EXTENT)
+    torso_seen = finite[:, SPINE_SHOULDER, 0] & finite[:, SPINE_BASE, 0]
+    with np.errstate(invalid="ignore"):
+        torso = np.linalg.norm(x[:, SPINE_SHOULDER] - x[:, SPINE_BASE], axis=-1)
+    return collapsed | (torso_seen & ~(torso >= MIN_EXTENT))
+
+
+def repair(joints: np.ndarray, parents: Sequence[int]) -> tuple[np.ndarray, int]:
+    """A canonical sequence with its lost frames (``lost_frames``) dropped and its missing
+    joints filled (``clean``), and how many frames were dropped. ValueError when no frame
+    holds a body."""
+    x = _as_sequence(joints)
+    lost = lost_frames(x)
+    if lost.all():
+        raise ValueError(f"no tracked body in any of its {len(x)} frames (lost tracking)")
+    return clean(x[~lost], parents), int(lost.sum())
 
 
 def normalize(joints: np.ndarray) -> np.ndarray:

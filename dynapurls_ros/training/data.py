@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from dynapurls_ros.paths import config_dir, data_root
 from dynapurls_ros.text.descriptions import ActionDescription, label_only_description
 from dynapurls_ros.text.resolve import DescriptionResolver, default_bank_paths
 from dynapurls_ros.text.template import template_description
-from dynapurls_ros.training.windows import clips_for
+from dynapurls_ros.training.windows import usable_clips
 
 DESCRIPTION_SOURCES = ("bank", "labels", "template", "reference")
 # Sheets of the authors' description file, by our dataset names.
@@ -36,12 +37,15 @@ REFERENCE_KEYS = ("Head", "Hands", "Torso", "Legs", "Start", "Middle", "End", "G
 
 @dataclass
 class ClipSet:
-    """Clips at the model frame rate with labels indexing ``class_names``."""
+    """Clips at the model frame rate with labels indexing ``class_names``, and what was
+    left out or repaired on the way (``dataset/name``, reason), which a run reports."""
 
     clips: list[np.ndarray]
     labels: np.ndarray
     names: list[str]
     class_names: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    repaired: list[tuple[str, str]] = field(default_factory=list)
 
     def subset(self, mask: np.ndarray) -> ClipSet:
         keep = np.flatnonzero(mask)
@@ -50,6 +54,8 @@ class ClipSet:
             self.labels[keep],
             [self.names[i] for i in keep],
             self.class_names,
+            self.skipped,
+            self.repaired,
         )
 
 
@@ -62,25 +68,41 @@ def load_clips(
 
     ``options[name]`` are passed to :func:`load_dataset` (e.g. ``root``, ``labels`` and
     ``layout`` of an ``npy_folder``). Returns the clip set and, per class, the dataset it
-    comes from (used to pick the dataset's own description bank).
+    comes from (used to pick the dataset's own description bank). Unreadable files and
+    clips without a tracked body are left out and listed in ``skipped``; ValueError only
+    when no clip at all is usable.
     """
     options = options or {}
-    clips: list[np.ndarray] = []
+    clipset = ClipSet([], np.zeros(0, dtype=np.int64), [], [])
     labels: list[int] = []
-    names: list[str] = []
-    class_names: list[str] = []
     origin: list[str] = []
     for name in datasets:
         dataset: SkeletonDataset = load_dataset(name, **options.get(name, {}))
-        offset = len(class_names)
-        clips += clips_for(dataset.samples, dataset.layout, frame_rate)
-        labels += [offset + s.label for s in dataset.samples]
-        names += [f"{name}/{s.name}" for s in dataset.samples]
-        class_names += dataset.class_names
+        offset = len(clipset.class_names)
+        usable = usable_clips(dataset.samples, dataset.layout, frame_rate)
+        kept = [dataset.samples[i] for i in usable.kept]
+        clipset.clips += usable.clips
+        labels += [offset + s.label for s in kept]
+        clipset.names += [f"{name}/{s.name}" for s in kept]
+        clipset.class_names += dataset.class_names
+        clipset.skipped += [(f"{name}/{n}", why) for n, why in dataset.skipped + usable.skipped]
+        clipset.repaired += [(f"{name}/{n}", what) for n, what in usable.repaired]
         origin += [name] * len(dataset.class_names)
-    if len(set(class_names)) != len(class_names):
+    if len(set(clipset.class_names)) != len(clipset.class_names):
         raise ValueError(f"datasets {list(datasets)} share class names; train them separately")
-    return ClipSet(clips, np.asarray(labels, dtype=np.int64), names, class_names), origin
+    if not clipset.clips:
+        reasons = "; ".join(f"{n}: {why}" for n, why in clipset.skipped[:3])
+        raise ValueError(f"no usable clip in {list(datasets)} ({reasons})")
+    clipset.labels = np.asarray(labels, dtype=np.int64)
+    return clipset, origin
+
+
+def report_left_out(clipset: ClipSet) -> None:
+    """Name every clip left out or repaired on stderr, so a user can find and fix them."""
+    for name, why in clipset.skipped:
+        print(f"skipped {name}: {why}", file=sys.stderr)
+    for name, what in clipset.repaired:
+        print(f"repaired {name}: {what}", file=sys.stderr)
 
 
 def split_classes(dataset: str, split: str | None, num_classes: int) -> tuple[list[int], list[int]]:

@@ -141,6 +141,12 @@ def evaluate(
     result: dict[str, Any] = {
         "classes": unseen_names,
         "num_clips": int(len(unseen_labels)),
+        # what the data gave that could not be scored as it was (docs/DATA.md)
+        "num_skipped": len(setup.clipset.skipped),
+        "num_repaired": len(setup.clipset.repaired),
+        "num_short": sum(len(clip) < info.window_length for clip in unseen_clips),
+        "skipped": [{"clip": n, "reason": why} for n, why in setup.clipset.skipped],
+        "repaired": [{"clip": n, "repair": what} for n, what in setup.clipset.repaired],
         "top1": top_k_accuracy(logits, unseen_labels, 1),
         "top5": top_k_accuracy(logits, unseen_labels, 5),
         "per_class": dict(zip(unseen_names, per_class_accuracy(matrix).tolist(), strict=True)),

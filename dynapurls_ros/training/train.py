@@ -37,7 +37,7 @@ from dynapurls_ros.training.augment import (
     sensor_map,
 )
 from dynapurls_ros.training.corpus import CORPUS_WEIGHT, TextMotionCorpus, load_corpus
-from dynapurls_ros.training.data import holdout_mask, load_clips, split_classes
+from dynapurls_ros.training.data import holdout_mask, load_clips, report_left_out, split_classes
 from dynapurls_ros.training.texts import (
     ClassSet,
     ClassTexts,
@@ -172,6 +172,7 @@ def load_seen(config: TrainConfig) -> SeenData:
     if not config.datasets:
         return SeenData([], torch.zeros(0, dtype=torch.long), ClassSet([], [], [], 0), [], [])
     clipset, origin = load_clips(config.datasets, MODEL_FRAME_RATE, config.dataset_options)
+    report_left_out(clipset)
     seen, _ = split_classes(config.datasets[0], config.split, len(clipset.class_names))
     seen_set = clipset.subset(np.isin(clipset.labels, seen))
     heldout = holdout_mask(seen_set.labels, HOLDOUT_SHARE, config.seed)

@@ -10,19 +10,55 @@ and last pose (a person standing before and after the action), a longer one is c
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from dynapurls_ros.datasets import SkeletonSample
-from dynapurls_ros.skeleton.layouts import get_layout
-from dynapurls_ros.skeleton.preprocess import clean, resample, to_input
+from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS, get_layout
+from dynapurls_ros.skeleton.preprocess import repair, resample, to_input
+
+
+@dataclass
+class UsableClips:
+    """The clips that could be prepared, which samples they come from, and the others."""
+
+    clips: list[np.ndarray] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)  # sample index of each clip
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (sample, why)
+    repaired: list[tuple[str, str]] = field(default_factory=list)  # (sample, what was done)
 
 
 def canonical_clip(sample: SkeletonSample, layout: str, frame_rate: float) -> np.ndarray:
-    """A sample as a clean ``(T, 25, 3)`` canonical sequence resampled to ``frame_rate``."""
-    joints = clean(get_layout(layout).to_canonical(sample.joints))
+    """A sample as a clean ``(T, 25, 3)`` canonical sequence resampled to ``frame_rate``
+    (lost-tracking frames dropped, missing joints filled; ValueError if none is left)."""
+    return _prepared(sample, layout, frame_rate)[0]
+
+
+def _prepared(sample: SkeletonSample, layout: str, frame_rate: float) -> tuple[np.ndarray, int]:
+    joints, dropped = repair(get_layout(layout).to_canonical(sample.joints), CANONICAL_PARENTS)
     frames = max(1, round(len(joints) * frame_rate / sample.fps))
-    return joints if frames == len(joints) else resample(joints, frames)
+    return (joints if frames == len(joints) else resample(joints, frames)), dropped
+
+
+def usable_clips(samples: Sequence[SkeletonSample], layout: str, frame_rate: float) -> UsableClips:
+    """``canonical_clip`` of every sample that has a tracked body; the others are skipped
+    with the reason and the repaired ones noted, so one bad clip never stops a run."""
+    out = UsableClips()
+    for index, sample in enumerate(samples):
+        try:
+            clip, dropped = _prepared(sample, layout, frame_rate)
+        except ValueError as error:
+            out.skipped.append((sample.name, str(error)))
+            continue
+        filled = not np.isfinite(sample.joints).all()
+        notes = [f"{dropped} lost-tracking frames dropped"] if dropped else []
+        notes += ["missing joints filled"] if filled else []
+        if notes:
+            out.repaired.append((sample.name, ", ".join(notes)))
+        out.clips.append(clip)
+        out.kept.append(index)
+    return out
 
 
 def place(clip: np.ndarray, length: int, start: int) -> np.ndarray:

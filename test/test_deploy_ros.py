@@ -1,0 +1,71 @@
+"""Train, then deploy: a checkpoint the user trained with ``dynapurls train`` on their
+own recordings runs in the node, and a window length it was not trained for is refused
+with the reason."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ros_client import NodeProcess, write_params
+from test_node_ros import STARTUP_S, Session, recording
+
+from dynapurls_ros.datasets import load_dataset
+
+pytestmark = [pytest.mark.ros, pytest.mark.slow]  # trains a checkpoint first
+
+WINDOW = 32  # not the shipped model's, so the node must take it from the checkpoint
+
+
+@pytest.fixture(scope="module")
+def own_checkpoint(tmp_path_factory) -> tuple[Path, list[str]]:
+    """A checkpoint trained by the CLI on a .npy folder of GTU-3D clips (one epoch)."""
+    folder = tmp_path_factory.mktemp("recordings")
+    gtu = load_dataset("gtu3d", mirror=False)
+    rows = ["file,label"]
+    for i, sample in enumerate(gtu.samples[::40][:12]):
+        np.save(folder / f"rec{i}.npy", np.asarray(sample.joints))
+        rows.append(f"rec{i}.npy,{gtu.class_names[sample.label]}")
+    (folder / "labels.csv").write_text("\n".join(rows) + "\n")
+    checkpoint = folder / "own.pt"
+    subprocess.run(
+        [sys.executable, "-m", "dynapurls_ros", "train", "--npy-folder", str(folder),
+         "-o", str(checkpoint), "--encoder-epochs", "1", "--align-epochs", "1",
+         "--views", "1", "--window-length", str(WINDOW)],
+        check=True, timeout=600, capture_output=True,
+    )  # fmt: skip
+    return checkpoint, sorted({row.split(",", 1)[1] for row in rows[1:]})
+
+
+def test_node_runs_a_user_trained_checkpoint(own_checkpoint, ros_env, tmp_path) -> None:
+    checkpoint, labels = own_checkpoint
+    session = Session(ros_env, tmp_path, checkpoint=str(checkpoint), vocabulary=labels)
+    try:
+        session.wait_for_vocabulary(labels)
+        assert session.diagnostic_values()["window"] == f"{WINDOW} frames at 30 Hz"
+        frames = session.frames_for_labels(2)
+        session.stream({4: recording("6", frames)}, range(frames))
+        assert session.client.spin_until(lambda: len(session.labels) >= 2, 10.0)
+        for msg in session.labels:
+            assert msg.person_id == 4 and set(msg.top_labels) <= set(labels)
+    finally:
+        code, output = session.close()
+    assert code == 0, output
+
+
+def test_a_window_length_the_checkpoint_was_not_trained_for_is_refused(
+    own_checkpoint, ros_env, tmp_path
+) -> None:
+    checkpoint, _ = own_checkpoint
+    params = write_params(
+        tmp_path / "params.yaml", {"checkpoint": str(checkpoint), "window_length": 48}
+    )
+    command = [sys.executable, "-m", "dynapurls_ros.ros.node", "--ros-args"]
+    node = NodeProcess([*command, "--params-file", str(params)], ros_env)
+    node.process.wait(timeout=STARTUP_S)
+    code, output = node.stop()
+    assert code == 1, output
+    assert "cannot start" in output and f"takes windows of {WINDOW} frames" in output
