@@ -16,11 +16,15 @@ SOURCE_ROOT = PACKAGE_DIR.parent
 
 
 def data_root() -> Path:
-    """Root of the skeleton datasets: ``$DYNAPURLS_DATA``, else ``../shared/data``."""
+    """Root of the skeleton datasets: ``$DYNAPURLS_DATA``, else ``../shared/data`` of the
+    source checkout, else that of the working directory: an installed copy of the
+    package (the venv's ``dynapurls`` script) lives far from any checkout, and is run
+    from one."""
     env = os.environ.get("DYNAPURLS_DATA")
     if env:
         return Path(env).expanduser()
-    return SOURCE_ROOT.parent / "shared" / "data"
+    candidates = [root.parent / "shared" / "data" for root in (SOURCE_ROOT, Path.cwd())]
+    return next((path for path in candidates if path.is_dir()), candidates[0])
 
 
 def cache_dir() -> Path:
