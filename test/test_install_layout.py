@@ -83,3 +83,27 @@ def test_dynapurls_runs_after_activating_the_venv(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "train" in result.stdout and "evaluate" in result.stdout
+
+
+def test_installed_package_run_from_the_checkout_finds_the_datasets() -> None:
+    """`dynapurls train` from the venv imports the installed copy, which lives in
+    site-packages, far from ``../shared/data``; run from the checkout it must still find
+    the data the checkout's own copy finds (without ``$DYNAPURLS_DATA``)."""
+    from dynapurls_ros.paths import SOURCE_ROOT, data_root
+
+    env = {k: v for k, v in os.environ.items() if k != "DYNAPURLS_DATA"}
+    code = "import dynapurls_ros.paths as p; print(p.PACKAGE_DIR); print(p.data_root())"
+    result = subprocess.run(
+        [sys.executable, "-P", "-c", code],  # -P: the installed copy, not the checkout's
+        cwd=SOURCE_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    package_dir, root = result.stdout.split()
+    assert Path(package_dir) != SOURCE_ROOT / "dynapurls_ros"
+    assert Path(root) == SOURCE_ROOT.parent / "shared" / "data"
+    if "DYNAPURLS_DATA" not in os.environ:
+        assert Path(root) == data_root()
