@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ros_client import NodeProcess, write_params
-from test_node_ros import STARTUP_S, Session, recording
+from test_node_ros import Session, recording
 
 from dynapurls_ros.datasets import load_dataset
 
@@ -54,18 +53,3 @@ def test_node_runs_a_user_trained_checkpoint(own_checkpoint, ros_env, tmp_path) 
     finally:
         code, output = session.close()
     assert code == 0, output
-
-
-def test_a_window_length_the_checkpoint_was_not_trained_for_is_refused(
-    own_checkpoint, ros_env, tmp_path
-) -> None:
-    checkpoint, _ = own_checkpoint
-    params = write_params(
-        tmp_path / "params.yaml", {"checkpoint": str(checkpoint), "window_length": 48}
-    )
-    command = [sys.executable, "-m", "dynapurls_ros.ros.node", "--ros-args"]
-    node = NodeProcess([*command, "--params-file", str(params)], ros_env)
-    node.process.wait(timeout=STARTUP_S)
-    code, output = node.stop()
-    assert code == 1, output
-    assert "cannot start" in output and f"takes windows of {WINDOW} frames" in output

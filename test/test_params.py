@@ -48,7 +48,7 @@ def test_descriptors_describe_and_bound_every_parameter(spec: params.ParamSpec) 
 
 def test_wiring_parameters_are_read_only_and_live_ones_are_not() -> None:
     read_only = {s.name for s in SPECS if s.read_only}
-    assert {"input_topic", "input_type", "output_topic", "checkpoint", "window_length"} <= read_only
+    assert {"input_topic", "input_type", "output_topic", "checkpoint", "window_stride"} <= read_only
     live = {"vocabulary", "descriptions_file", "min_confidence", "top_k", "adaptation_enabled"}
     assert not live & read_only
 

@@ -103,14 +103,7 @@ class ActionRecognizerNode(Node):
         settings = self._settings
 
         self._recognizer = Recognizer.from_checkpoint(settings.checkpoint or None)
-        length = self._recognizer.window_length
-        if settings.window_length not in (0, length):
-            # The model scores windows of the length it was trained on only.
-            raise InvalidParameterValueException(
-                "window_length",
-                settings.window_length,
-                f"this checkpoint takes windows of {length} frames (or 0 for that)",
-            )
+        length = self._recognizer.window_length  # the one length the model scores
         stride = settings.window_stride or max(1, length // 4)
         rate = float(self._recognizer.frame_rate)
         self._buffers = PersonBuffers(length, stride, rate, settings.person_timeout)

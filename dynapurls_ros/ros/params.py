@@ -13,7 +13,7 @@ are set at start (``--params-file``, launch); the others can be changed live.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,10 @@ class ParamSpec:
 
 
 DEFAULT_VOCABULARY = ["wave", "clap", "point", "bow", "drink", "sit down", "fall down"]
+# The adaptation parameters are RefinementConfig fields under an ``adaptation_`` prefix,
+# defaults included; the fields left out (steps, max_updates, memory_mb) are fixed.
+ADAPTATION_PREFIX = "adaptation_"
+_REFINEMENT = RefinementConfig()
 
 SPECS: tuple[ParamSpec, ...] = (
     ParamSpec(
@@ -113,14 +117,6 @@ SPECS: tuple[ParamSpec, ...] = (
         read_only=True,
     ),
     ParamSpec(
-        "window_length",
-        0,
-        "Frames per window at the model frame rate: 0 for the checkpoint's own window; "
-        "any other value must equal it (the model scores that length only).",
-        read_only=True,
-        limits=(0, 1000),
-    ),
-    ParamSpec(
         "window_stride",
         0,
         "Model-rate frames between two windows of one person; 0 for a quarter window.",
@@ -161,26 +157,26 @@ SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         "adaptation_enabled",
-        False,
+        _REFINEMENT.enabled,
         "Online adaptation: refine the text features from the node's own confident "
         "predictions (docs/REFINEMENT.md). Off by default: on the benchmarks it did not "
         "raise accuracy reliably. Changing any adaptation parameter restarts it.",
     ),
     ParamSpec(
         "adaptation_bank_size",
-        16,
+        _REFINEMENT.bank_size,
         "Windows remembered per label (the most confident ones) for adaptation.",
         limits=(1, 1024),
     ),
     ParamSpec(
         "adaptation_threshold",
-        0.5,
+        _REFINEMENT.threshold,
         "Confidence a prediction must exceed to enter the adaptation memory.",
         limits=(0.0, 1.0),
     ),
     ParamSpec(
         "adaptation_min_balance",
-        0.9,
+        _REFINEMENT.min_balance,
         "How evenly the labels must fill the adaptation memory before it updates "
         "(normalised entropy of the label histogram; 1 = equal). Lower adapts sooner, "
         "but can train away a label the model is never confident about.",
@@ -188,7 +184,7 @@ SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec(
         "adaptation_lr",
-        0.001,
+        _REFINEMENT.lr,
         "Learning rate (Adam) of the adaptation's scale and shift of the text features.",
         limits=(0.0, 1.0),
     ),
@@ -205,46 +201,31 @@ SPEC_BY_NAME: dict[str, ParamSpec] = {spec.name: spec for spec in SPECS}
 
 # Adaptation parameter -> the RefinementConfig field it sets (the rest keep their values).
 ADAPTATION_FIELDS = {
-    "adaptation_enabled": "enabled",
-    "adaptation_bank_size": "bank_size",
-    "adaptation_threshold": "threshold",
-    "adaptation_min_balance": "min_balance",
-    "adaptation_lr": "lr",
+    spec.name: spec.name.removeprefix(ADAPTATION_PREFIX)
+    for spec in SPECS
+    if spec.name.startswith(ADAPTATION_PREFIX)
 }
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Typed snapshot of all parameter values (one field per ``SPECS`` entry)."""
+def _settings_from_values(cls: type, values: Mapping[str, Any]) -> Any:
+    """Settings from parameter values; a missing one takes its default."""
+    merged = {spec.name: values.get(spec.name, spec.default) for spec in SPECS}
+    merged["vocabulary"] = clean_vocabulary(merged["vocabulary"], merged["max_vocabulary"])
+    return cls(**merged)
 
-    input_topic: str
-    input_type: str
-    input_queue_depth: int
-    layout: str
-    max_missing_joints: int
-    output_topic: str
-    checkpoint: str
-    window_length: int
-    window_stride: int
-    person_timeout: float
-    top_k: int
-    min_confidence: float
-    vocabulary: list[str]
-    descriptions_file: str
-    max_vocabulary: int
-    adaptation_enabled: bool
-    adaptation_bank_size: int
-    adaptation_threshold: float
-    adaptation_min_balance: float
-    adaptation_lr: float
-    diagnostics_period: float
 
-    @classmethod
-    def from_values(cls, values: Mapping[str, Any]) -> Settings:
-        """Settings from parameter values; a missing one takes its default."""
-        merged = {spec.name: values.get(spec.name, spec.default) for spec in SPECS}
-        merged["vocabulary"] = clean_vocabulary(merged["vocabulary"], merged["max_vocabulary"])
-        return cls(**merged)
+def _python_type(default: ParamValue) -> type:
+    return list[str] if isinstance(default, list) else type(default)
+
+
+# Typed snapshot of all parameter values, one field per SPECS entry in its order: made
+# from the table so that a parameter is defined in one place only.
+Settings = make_dataclass(
+    "Settings",
+    [(spec.name, _python_type(spec.default)) for spec in SPECS],
+    frozen=True,
+    namespace={"from_values": classmethod(_settings_from_values), "__module__": __name__},
+)
 
 
 def adaptation_config(settings: Settings, base: RefinementConfig) -> RefinementConfig:
