@@ -49,7 +49,6 @@ import argparse
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -74,7 +73,14 @@ TARGET_PEOPLE, TARGET_P99_MS = 4, 50.0  # the issue's target
 # Diagnostics are requested this often so the final counters arrive soon after the end.
 DIAGNOSTICS_PERIOD_S = 1.0
 DISCOVERY_GRACE_S = 1.0
-INFO_KEYS = ("persons", "vocabulary size", "window", "stride", "adaptation")
+INFO_KEYS = (
+    "persons",
+    "vocabulary_size",
+    "window_frames",
+    "frame_rate_hz",
+    "stride_frames",
+    "adaptation",
+)
 
 
 def child_env(domain_id: int, log_dir: Path) -> dict[str, str]:
@@ -375,13 +381,10 @@ def rss_trend(samples: Sequence[Sample]) -> dict[str, float]:
 
 
 def expected_label_rate(info: dict[str, str], people: int) -> float | None:
-    """P x model rate / stride, from the node's diagnostics ('48 frames at 30 Hz',
-    '12 frames'); None when they are not there."""
-    rate = re.search(r"at ([\d.]+) Hz", info.get("window", ""))
-    stride = re.match(r"(\d+) frames", info.get("stride", ""))
-    if not rate or not stride:
+    """P x model rate / stride, from the node's diagnostics; None when they are not there."""
+    if "frame_rate_hz" not in info or "stride_frames" not in info:
         return None
-    return people * float(rate.group(1)) / int(stride.group(1))
+    return people * float(info["frame_rate_hz"]) / int(info["stride_frames"])
 
 
 def run_once(people: int, args: argparse.Namespace, clips: Sequence[Any]) -> dict[str, Any]:

@@ -44,7 +44,8 @@ def test_node_runs_a_user_trained_checkpoint(own_checkpoint, ros_env, tmp_path) 
     session = Session(ros_env, tmp_path, checkpoint=str(checkpoint), vocabulary=labels)
     try:
         session.wait_for_vocabulary(labels)
-        assert session.diagnostic_values()["window"] == f"{WINDOW} frames at 30 Hz"
+        values = session.diagnostic_values()
+        assert (values["window_frames"], values["frame_rate_hz"]) == (str(WINDOW), "30")
         frames = session.frames_for_labels(2)
         session.stream({4: recording("6", frames)}, range(frames))
         assert session.client.spin_until(lambda: len(session.labels) >= 2, 10.0)

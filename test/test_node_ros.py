@@ -92,10 +92,10 @@ class Session:
 
     def frames_for_labels(self, count: int) -> int:
         """Tracker frames (30 Hz) that give each person ``count`` windows: the window and
-        stride come from the node's diagnostics ("64 frames at 30 Hz", "16 frames")."""
+        stride come from the node's diagnostics (window_frames, frame_rate_hz, stride_frames)."""
         values = self.diagnostic_values()
-        window, _, _, rate, _ = values["window"].split()
-        stride = int(values["stride"].split()[0])
+        window, rate = values["window_frames"], values["frame_rate_hz"]
+        stride = int(values["stride_frames"])
         model_frames = int(window) + (count - 1) * stride
         return int(np.ceil(model_frames * 30 / float(rate))) + 5
 

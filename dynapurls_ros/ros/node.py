@@ -319,10 +319,12 @@ class ActionRecognizerNode(Node):
         with self._buffers_lock:
             persons = self._buffers.persons
         extra = {
+            # stable keys, plain values: tools parse them (benchmarks/node_latency.py)
             "persons": ",".join(map(str, persons)) or "none",
-            "vocabulary size": str(len(self._vocabulary)),
-            "window": f"{self._buffers.window_length} frames at {self._buffers.frame_rate:g} Hz",
-            "stride": f"{self._buffers.stride} frames",
+            "vocabulary_size": str(len(self._vocabulary)),
+            "window_frames": str(self._buffers.window_length),
+            "frame_rate_hz": f"{self._buffers.frame_rate:g}",
+            "stride_frames": str(self._buffers.stride),
             "adaptation": _adaptation_summary(self._recognizer.adaptation_stats()),
         }
         array = diagnostic_array(
