@@ -1,32 +1,33 @@
-"""What the fallback texts are worth to a trained model: zero-shot accuracy with a
-dataset's own bank entries hidden.
+"""What the fallback texts are worth: zero-shot accuracy on a split's unseen classes
+with their bank entries hidden, i.e. for labels the banks never had.
 
-The shipped checkpoint (``dynapurls_ros/weights/default.pt``, trained on every class of
-NW-UCLA and GTU-3D) classifies every clip of a dataset against all of its classes, once
-per description source:
+Each checkpoint is a zero-shot model (``python -m benchmarks.zero_shot`` keeps them in
+``runs/zero_shot/<recipe>/<dataset>_<split>_s<seed>.pt``). Its split's unseen clips are
+classified against the unseen classes, once per description source, on one encoder
+pass:
 
-* ``bank``: the dataset's own bank first (the texts the model was trained with);
-* ``resolver, hidden``: ``DescriptionResolver(exclude=<the class names>)``, i.e. what a
-  user typing these names would get if the banks never had them (meaning, composed or
-  template, as the resolver decides);
-* ``composed, hidden``: the same with resolution by meaning off;
+* ``bank``: the dataset's own bank first (what the recognizer resolves today);
+* ``resolver, hidden``: ``DescriptionResolver(exclude=<the unseen class names>)``, what
+  a user typing these names would get if the banks never had them (resolution by
+  meaning, then the composed fallback, then the template, as the resolver decides; the
+  seen classes' entries stay visible, as they are in the banks);
+* ``meaning, hidden``: the same with the composed fallback off (meaning, else template);
 * ``template`` and ``labels`` (the label framed eight times).
 
-``--variants`` adds the composition rules the shipped one was chosen against: the
-nearest entry's texts unframed or framed (no floor, no verb preference), other floors,
-and no verb preference. A bias to keep in mind: the model has seen these classes, so
-texts close to the hidden bank texts are rewarded; the benchmark ranks fallbacks for
-the issue-18 held-out runs (trained checkpoints, unseen classes), it does not replace
-them. "gap closed" = (source - template) / (bank - template).
+``--variants`` adds composition rules the shipped one is compared with (other donor
+floors, the donor's texts copied unframed). "gap closed" = (source - template) /
+(bank - template), from the means over checkpoints.
 
-Run: ``DYNAPURLS_DATA=... python -m benchmarks.fallback_accuracy [--datasets gtu3d
-nw_ucla] [--variants]`` (about a minute per dataset on 2 cores, one encoder pass over
-the clips shared by all sources).
+    python -m benchmarks.fallback_accuracy runs/zero_shot/default/utd_mhad_22-5_s*.pt
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import sys
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -34,22 +35,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.common import mean_std
 from dynapurls_ros.checkpoint import load_checkpoint
-from dynapurls_ros.paths import cache_dir, config_dir
 from dynapurls_ros.text.compose import Donor, choose_donor, composed_description
 from dynapurls_ros.text.descriptions import ActionDescription, label_only_description
 from dynapurls_ros.text.encoder import encode_descriptions, make_text_encoder
-from dynapurls_ros.text.resolve import DescriptionResolver, default_bank_paths
-from dynapurls_ros.text.template import motion_verb, template_description
-from dynapurls_ros.training.data import load_clips
+from dynapurls_ros.text.resolve import DescriptionResolver
+from dynapurls_ros.text.template import template_description
+from dynapurls_ros.training.data import class_descriptions, load_clips, split_classes
 from dynapurls_ros.training.evaluate import clip_means, stacked_windows
 
 Sources = dict[str, list[ActionDescription]]
-
-
-def own_bank_first(dataset: str) -> list[Path]:
-    own = config_dir() / "descriptions" / f"{dataset}.yaml"
-    return [own] + [path for path in default_bank_paths() if path != own]
 
 
 def composed_with(
@@ -72,78 +68,93 @@ def composed_with(
     return result
 
 
-def sources(names: list[str], dataset: str, variants: bool) -> Sources:
-    hidden = DescriptionResolver(exclude=names)
-    resolved = hidden.resolve(names)
-    for name, found in zip(names, resolved, strict=True):
-        score = "" if found.score is None else f" ({found.score:.2f})"
-        print(f"  {name!r}: {found.source}{score}")
-    donors = DescriptionResolver(exclude=names, meaning=False).donors(names)
+def sources(names: list[str], dataset: str, variants: bool) -> tuple[Sources, Counter[str]]:
+    """The descriptions of ``names`` from every source, and the resolution paths the
+    hidden resolver took."""
+    resolved = DescriptionResolver(exclude=names).resolve(names)
+    paths = Counter(found.source.split(":")[0] for found in resolved)
     result: Sources = {
-        "bank": [
-            r.description for r in DescriptionResolver(own_bank_first(dataset)).resolve(names)
-        ],
+        "bank": class_descriptions(names, [dataset] * len(names), "bank"),
         "resolver, hidden": [r.description for r in resolved],
-        "composed, hidden": composed_with(names, donors, choose_donor),
+        "meaning, hidden": [
+            r.description for r in DescriptionResolver(exclude=names, compose=False).resolve(names)
+        ],
         "template": [template_description(name) for name in names],
         "labels": [label_only_description(name) for name in names],
     }
     if variants:
+        donors = DescriptionResolver(exclude=names, meaning=False).donors(names)
 
         def nearest(_: str, near: list[Donor]) -> Donor | None:
             return near[0] if near else None
 
         result["nearest entry, copied"] = composed_with(names, donors, nearest, framed=False)
-        result["nearest entry, framed"] = composed_with(names, donors, nearest)
-        for floor in (0.5, 0.7, 0.8):
+        for floor in (0.7, 0.8):
             result[f"composed, floor {floor}"] = composed_with(
                 names, donors, lambda n, d, floor=floor: choose_donor(n, d, floor=floor)
             )
-        for candidates in (1, 3):
-            result[f"composed, verb searched in {candidates} nearest"] = composed_with(
-                names, donors, lambda n, d, c=candidates: choose_donor(n, d, candidates=c)
-            )
-        result["composed where the template lacks the verb"] = composed_with(
-            names, donors, lambda n, d: None if motion_verb(n) else choose_donor(n, d)
-        )
-    return result
+    return result, paths
 
 
-def accuracies(dataset: str, variants: bool) -> dict[str, float]:
-    model, info = load_checkpoint(None)
+@torch.no_grad()
+def accuracies(path: Path, variants: bool) -> tuple[str, dict[str, float], Counter[str]]:
+    """``(dataset split, top-1 per source, hidden resolution paths)`` of one checkpoint."""
+    model, info = load_checkpoint(path)
+    (dataset,) = info.datasets
     clipset, _ = load_clips([dataset], info.frame_rate)
-    print(f"{dataset}: {len(clipset.clips)} clips, {len(clipset.class_names)} classes")
-    encoder = make_text_encoder(model.config.text_encoder, cache_dir=cache_dir() / "text")
-    texts = sources(list(clipset.class_names), dataset, variants)
-    stacked, owner = stacked_windows(clipset.clips, info.window_length)
+    _, unseen = split_classes(dataset, info.split, len(clipset.class_names))
+    keep = np.isin(clipset.labels, unseen)
+    clips = [clip for clip, k in zip(clipset.clips, keep, strict=True) if k]
+    labels = np.searchsorted(unseen, clipset.labels[keep])
+    names = [clipset.class_names[c] for c in unseen]
+    texts, paths = sources(names, dataset, variants)
+    encoder = make_text_encoder(model.config.text_encoder)
+    candidates = {k: model.prepare(encode_descriptions(encoder, v)) for k, v in texts.items()}
+    stacked, owner = stacked_windows(clips, info.window_length)
     logits: dict[str, list[torch.Tensor]] = {name: [] for name in texts}
-    with torch.inference_mode():
-        candidates = {k: model.prepare(encode_descriptions(encoder, v)) for k, v in texts.items()}
-        for start in range(0, len(stacked), 256):
-            tokens = model.tokens(stacked[start : start + 256])  # shared by every source
-            for name, prepared in candidates.items():
-                logits[name].append(model.fuse(model.token_similarities(tokens, prepared)))
-    counts = np.bincount(owner, minlength=len(clipset.clips))
+    for start in range(0, len(stacked), 256):
+        tokens = model.tokens(stacked[start : start + 256])  # shared by every source
+        for name, prepared in candidates.items():
+            logits[name].append(model.fuse(model.token_similarities(tokens, prepared)))
+    counts = np.bincount(owner, minlength=len(clips))
     result = {}
     for name, parts in logits.items():
         per_clip = clip_means(torch.cat(parts).double(), counts).numpy()
-        result[name] = float((per_clip.argmax(1) == clipset.labels).mean() * 100)
-    return result
+        result[name] = float((per_clip.argmax(1) == labels).mean() * 100)
+    return f"{dataset} {info.split}", result, paths
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["gtu3d", "nw_ucla"])
+    parser.add_argument("checkpoints", nargs="+", type=Path, help="zero-shot checkpoints")
     parser.add_argument("--variants", action="store_true", help="also the rules compared")
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    torch.set_num_threads(2)
-    for dataset in args.datasets:
-        result = accuracies(dataset, args.variants)
-        gap = result["bank"] - result["template"]
-        for name, accuracy in result.items():
-            closed = (accuracy - result["template"]) / gap if gap else float("nan")
-            print(f"  {dataset:8} {name:30} top-1 {accuracy:5.1f}   gap closed {closed:+.2f}")
+    torch.set_num_threads(args.threads)
+    scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    paths: dict[str, Counter[str]] = defaultdict(Counter)
+    for path in sorted(args.checkpoints):
+        split, result, taken = accuracies(path, args.variants)
+        paths[split].update(taken)
+        print(f"{path.name}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()), flush=True)
+        for name, value in result.items():
+            scores[split][name].append(value)
+    print("\n| split | source | n | top-1 | gap closed |")
+    print("|---|---|---|---|---|")
+    for split, by_source in scores.items():
+        bank, template = (statistics.mean(by_source[k]) for k in ("bank", "template"))
+        for name, values in by_source.items():
+            closed = (
+                (statistics.mean(values) - template) / (bank - template)
+                if bank != template
+                else float("nan")
+            )
+            print(f"| {split} | {name} | {len(values)} | {mean_std(values)} | {closed:+.2f} |")
+        counted = ", ".join(f"{k} {v}" for k, v in sorted(paths[split].items()))
+        print(f"| {split} | hidden resolution paths (all checkpoints) | | {counted} | |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sys.exit(main())

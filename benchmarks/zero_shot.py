@@ -18,11 +18,9 @@ frozen encoder (stage 2) and is evaluated:
 - ``full, test labels`` / ``full, test varied`` / ``full, test template``: the full
   model as trained, scored with the label names alone / with the mean over each label's
   phrasings / with the template fallback;
-- ``full, test hidden``: the full model as trained, scored with what the resolver gives
-  when every bank entry of the dataset's classes (and their synonyms) is hidden
-  (``DescriptionResolver(exclude=...)``: resolution by meaning, then the composed
-  fallback, then the template), i.e. what a user gets for labels the banks never had.
-  The row counts which path each unseen class took.
+
+What the fallbacks are worth with the unseen classes' bank entries hidden is measured
+on the ``full`` checkpoints this keeps, by ``benchmarks.fallback_accuracy``.
 
 The training recipe is the shipped one unless the recipe flags change it (rows are
 tagged with what they change, or ``--tag``); ``--corpus cmu_mocap`` adds the CMU
@@ -35,7 +33,7 @@ JSON lines to ``--results``, and ``--summary`` prints mean ± std per split and 
 
     python -m benchmarks.zero_shot --splits 8/2 5/5 --seeds 0 1 2 3 4
     python -m benchmarks.zero_shot --dataset utd_mhad --splits 22/5 18/9 14/13
-    python -m benchmarks.zero_shot --dataset utd_mhad --splits 22/5 18/9 --fallback
+    python -m benchmarks.zero_shot --dataset utd_mhad --splits 22/5 18/9 14/13 --variants full
     python -m benchmarks.zero_shot --random-splits 10 --seeds 0 --variants full
     python -m benchmarks.zero_shot --summary
 """
@@ -47,8 +45,7 @@ import os
 import statistics
 import sys
 import time
-from collections import Counter, defaultdict
-from dataclasses import replace
+from collections import defaultdict
 from pathlib import Path
 
 import torch
@@ -65,8 +62,7 @@ from benchmarks.common import (
     recipe_tag,
 )
 from dynapurls_ros.checkpoint import save_checkpoint
-from dynapurls_ros.text.resolve import DescriptionResolver
-from dynapurls_ros.training.evaluate import EvalSetup, evaluate, prepare
+from dynapurls_ros.training.evaluate import evaluate, prepare
 from dynapurls_ros.training.train import (
     FULL_FUSION,
     GLOBAL_ONLY,
@@ -74,7 +70,6 @@ from dynapurls_ros.training.train import (
     train_encoder_stage,
 )
 
-HIDDEN = "hidden"  # test texts: the resolver with the dataset's entries hidden
 # name: (fusion, stage-2 descriptions (None: the recipe's), test descriptions)
 VARIANTS = {
     "global": (GLOBAL_ONLY, None, "bank"),
@@ -83,23 +78,11 @@ VARIANTS = {
     "full, test labels": (FULL_FUSION, None, "labels"),
     "full, test varied": (FULL_FUSION, None, "varied"),
     "full, test template": (FULL_FUSION, None, "template"),
-    "full, test hidden": (FULL_FUSION, None, HIDDEN),
     "full-reference": (FULL_FUSION, "reference", "reference"),
     "full-labels": (FULL_FUSION, "labels", "labels"),
     "full-template": (FULL_FUSION, "template", "template"),
 }
 DEFAULT_VARIANTS = ["global", "global+parts", "full", "full-reference"]
-# The fallback benchmark (issue 18): bank, hidden, template and labels on one model.
-FALLBACK_VARIANTS = ["full", "full, test hidden", "full, test template", "full, test labels"]
-
-
-def hidden_setup(setup: EvalSetup) -> tuple[EvalSetup, dict[str, int]]:
-    """``setup`` with every class described as if the banks never had it, and how many
-    unseen classes each resolution path (meaning, composed, template) described."""
-    names = setup.clipset.class_names
-    resolved = DescriptionResolver(exclude=names).resolve(names)
-    paths = Counter(resolved[c].source.split(":")[0] for c in setup.unseen)
-    return replace(setup, descriptions=[[r.description] for r in resolved]), dict(paths)
 
 
 def jobs(args: argparse.Namespace) -> list[tuple[str, str, int]]:
@@ -125,11 +108,7 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
             result = stage.align(fusion=fusion, descriptions=train_source)
             aligned[fusion, train_source] = result, stage.seconds + time.perf_counter() - start
         result, seconds = aligned[fusion, train_source]
-        paths = None
-        if test_source == HIDDEN:
-            setup, paths = hidden_setup(prepare(result.info, [dataset], split, "bank", options))
-        else:
-            setup = prepare(result.info, [dataset], split, test_source, options)
+        setup = prepare(result.info, [dataset], split, test_source, options)
         metrics = evaluate(result.model, result.info, setup)
         if variant == "full":
             name = f"{dataset}_{split.replace('/', '-')}_s{seed}.pt"
@@ -144,7 +123,6 @@ def run_job(dataset: str, split: str, seed: int, args: argparse.Namespace) -> li
             "top5": metrics["top5"],
             "gzsl": metrics.get("gzsl"),
             "per_class": metrics["per_class"],
-            "paths": paths,
             "train_seconds": round(seconds, 1),
             "threads": torch.get_num_threads(),
             "device": config.device,
@@ -175,35 +153,6 @@ def summary(path: Path) -> None:
             f"| {dataset} | {split} | {tag} | {variant} | {device} | {len(top1)} | "
             f"{mean_std(top1)} | {seeds} | {seconds:.0f} |"
         )
-    fallback_summary(groups)
-
-
-def fallback_summary(groups: dict[tuple, list[dict]]) -> None:
-    """Per split: how much of the gap between the template and the bank the texts a
-    user gets for hidden entries close, and which resolution path each class took."""
-    mean = {key: statistics.mean(m["top1"] for m in members) for key, members in groups.items()}
-    lines = []
-    for dataset, split, tag, variant, device in sorted(groups):
-        if variant != "full, test hidden":
-            continue
-        key = (dataset, split, tag)
-        bank, template = (mean.get((*key, v, device)) for v in ("full", "full, test template"))
-        if bank is None or template is None:
-            continue
-        hidden = mean[(*key, variant, device)]
-        paths: Counter[str] = Counter()
-        for member in groups[(*key, variant, device)]:
-            paths.update(member["paths"] or {})
-        closed = (hidden - template) / (bank - template) if bank != template else float("nan")
-        counts = ", ".join(f"{path} {n}" for path, n in sorted(paths.items()))
-        lines.append(
-            f"| {dataset} | {split} | {tag} | {bank:.1f} | {hidden:.1f} | {template:.1f} | "
-            f"{closed:.2f} | {counts} |"
-        )
-    if lines:
-        print("\n| dataset | split | recipe | bank | hidden | template | gap closed | paths |")
-        print("|---|---|---|---|---|---|---|---|")
-        print("\n".join(lines))
 
 
 def main() -> int:
@@ -213,11 +162,6 @@ def main() -> int:
     parser.add_argument("--random-splits", type=int, default=0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=list(VARIANTS))
-    parser.add_argument(
-        "--fallback",
-        action="store_true",
-        help="the fallback variants: " + ", ".join(FALLBACK_VARIANTS),
-    )
     add_recipe_arguments(parser)
     parser.add_argument("--tag", help="name of this recipe in the results (default: derived)")
     parser.add_argument("--threads", type=int, default=1)
@@ -229,8 +173,6 @@ def main() -> int:
     if args.summary:
         summary(args.results)
         return 0
-    if args.fallback:
-        args.variants = FALLBACK_VARIANTS
     torch.set_num_threads(args.threads)
     index, count = (int(v) for v in args.shard.split("/"))
     for dataset, split, seed in jobs(args)[index::count]:

@@ -18,7 +18,7 @@ from benchmarks import meaning_threshold
 from dynapurls_ros.datasets.ntu import NTU120_CLASS_NAMES
 from dynapurls_ros.text.compose import DONOR_FLOOR, Donor, choose_donor
 from dynapurls_ros.text.descriptions import SLOTS, BankError
-from dynapurls_ros.text.meaning import THRESHOLD, disagree, guard_words
+from dynapurls_ros.text.meaning import THRESHOLD, disagree, guard_words, reverses
 from dynapurls_ros.text.resolve import (
     DescriptionResolver,
     default_bank_paths,
@@ -406,6 +406,16 @@ def test_guard_words() -> None:
     assert not disagree(words(["brush one's teeth"]), words(["brush both rows of teeth"]))
     assert "someone" in words(["grab someone's bag"])
     assert disagree(words(["draw a circle clockwise"]), words(["draw circle counter clockwise"]))
+
+
+def test_a_transition_the_other_way_round_is_refused() -> None:
+    assert reverses("sit to stand", ["stand to sit"])
+    assert reverses("from left to right", ["right to left", "swipe"])
+    assert not reverses("sit to stand", ["sit to stand", "stand up"])
+    assert not reverses("walk to the door", ["walk"])
+    hidden = DescriptionResolver(exclude=["sit to stand"])
+    resolved = _one(hidden, "sit to stand")
+    assert resolved.entry != "stand to sit", resolved.source
 
 
 def test_meaning_can_be_switched_off() -> None:

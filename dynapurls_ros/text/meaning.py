@@ -6,7 +6,8 @@ and "drink". After every spelling path has failed, the label is compared with ev
 name of every entry (its label, synonyms and their structural variants) by the cosine
 of their MiniLM vectors. An entry's score is its best name's; the label resolves to the
 best entry when the score clears :data:`THRESHOLD` and the guard finds no word that
-reverses the action (:func:`disagree`: up/down, left/right, open/close, negation, ...).
+reverses the action (:func:`disagree`: up/down, left/right, open/close, negation, ...;
+:func:`reverses`: "sit to stand" / "stand to sit").
 The threshold was chosen on hand-written paraphrase and non-match lists
 (``benchmarks/meaning_lists.yaml``, ``benchmarks/meaning_threshold.py``,
 docs/DESCRIPTIONS.md). How far the best entry is ahead of the best entry of a
@@ -99,6 +100,23 @@ def disagree(label: frozenset[str], entry: frozenset[str]) -> bool:
     return bool(label & _NEGATIONS) and not entry & _NEGATIONS
 
 
+def transition(name: str) -> tuple[str, str] | None:
+    """``(from, to)`` of a normalised name that says one state to another ("sit to
+    stand", "from left to right"), else ``None``."""
+    parts = name.removeprefix("from ").split(" to ")
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
+
+
+def reverses(label: str, entry_names: Sequence[str]) -> bool:
+    """Whether the entry's names say the label's transition the other way round ("sit to
+    stand" / "stand to sit": the same words, so :func:`disagree` cannot see it)."""
+    step = transition(label)
+    if step is None:
+        return False
+    steps = {transition(name) for name in entry_names}
+    return step[::-1] in steps and step not in steps
+
+
 @dataclass(frozen=True)
 class Match:
     """The best entry for a label: its index, its score, how far it is ahead of the
@@ -139,6 +157,7 @@ class NameMatcher:
             raise ValueError("NameMatcher: every entry needs at least one name")
         self._starts = np.cumsum([0, *counts[:-1]])
         self._words = [guard_words(entry_names) for entry_names in names]
+        self._names = [tuple(entry_names) for entry_names in names]
         self.groups = np.asarray(groups)
         self._encoder = encoder
         self._vectors: np.ndarray | None = None
@@ -170,8 +189,12 @@ class NameMatcher:
         others = scores[self.groups != self.groups[entry]]
         runner_up = float(others.max()) if len(others) else -np.inf
         score = float(scores[entry])
-        guarded = disagree(guard_words([text]), self._words[entry])
-        return Match(entry, score, score - runner_up, guarded)
+        return Match(entry, score, score - runner_up, self._refused(text, entry))
+
+    def _refused(self, text: str, entry: int, words: frozenset[str] | None = None) -> bool:
+        """Whether entry ``entry``'s names reverse ``text`` (``words``: its guard words)."""
+        words = guard_words([text]) if words is None else words
+        return disagree(words, self._words[entry]) or reverses(text, self._names[entry])
 
     def nearest(self, text: str, scores: np.ndarray, count: int) -> list[tuple[int, float]]:
         """Up to ``count`` (entry, score) pairs, best first, one per action, leaving out
@@ -181,7 +204,7 @@ class NameMatcher:
         groups: set[int] = set()
         for entry in np.argsort(-scores, kind="stable"):
             group = int(self.groups[entry])
-            if group in groups or disagree(words, self._words[entry]):
+            if group in groups or self._refused(text, int(entry), words):
                 continue
             chosen.append((int(entry), float(scores[entry])))
             groups.add(group)
