@@ -19,7 +19,7 @@ never a silent substitute). Pack after one local run of the same jobs has filled
 cache. The bundle stays out of git (it is derived from the datasets).
 
     python -m benchmarks.device_bundle pack bundle --datasets cmu_mocap nw_ucla gtu3d
-    python -m benchmarks.device_bundle run bundle benchmarks/cross_dataset.py --device cuda
+    python -m benchmarks.device_bundle run bundle -m benchmarks.transfer --device cuda
     python -m benchmarks.device_bundle run bundle -m dynapurls_ros train --device cuda ...
 """
 

@@ -33,7 +33,7 @@ while read -r line; do
     line=${line//@RESULTS/$work/$n.jsonl}
     line=${line//@OUT/$out}
     # shellcheck disable=SC2086  # a job line is a list of arguments
-    python benchmarks/device_bundle.py run "$bundle" $line >"$work/job$n.log" 2>&1 &
+    python -m benchmarks.device_bundle run "$bundle" $line >"$work/job$n.log" 2>&1 &
 done <"$jobs_file"
 while [ -n "$(jobs -r)" ] && [ "$SECONDS" -lt "$deadline" ]; do
     sleep 2
