@@ -25,7 +25,7 @@ on the ``full`` checkpoints this keeps, by ``benchmarks.fallback_accuracy``.
 The training recipe is the shipped one unless the recipe flags change it (rows are
 tagged with what they change, or ``--tag``); ``--corpus cmu_mocap`` adds the CMU
 text-motion corpus to both training stages (the unseen classes stay unseen: CMU's free
-text is not checked against their names, see docs/MODEL.md). The ``full`` model of each
+text is not checked against their names). The ``full`` model of each
 job is kept under ``runs/zero_shot/<recipe>/``.
 
 Jobs can be split over processes (``--shard 0/2`` and ``--shard 1/2``); each appends
