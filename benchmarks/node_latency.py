@@ -646,7 +646,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         info = result["node_info"]
         print(
             f"P={people}: node ready in {result['startup_s']:.1f} s; window "
-            f"{info.get('window', '?')}, stride {info.get('stride', '?')}; "
+            f"{info.get('window_frames', '?')} frames at {info.get('frame_rate_hz', '?')} Hz, "
+            f"stride {info.get('stride_frames', '?')}; "
             f"published at {result['publish_rate_hz']:.1f} Hz; adaptation "
             f"{info.get('adaptation', '?')}",
             flush=True,
