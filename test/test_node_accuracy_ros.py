@@ -7,9 +7,9 @@ machine, so a short sequence got no label at all), with a pause between
 them longer than the person timeout (each recording is a fresh track); the
 node, started as a separate process with the default checkpoint and the GTU-3D class
 names as its vocabulary, must give the replayed action as the majority label of at least
-75% of the sequences (chance: 7%). The shipped model gets 19 of these 20 (95%; the
-issue's target is 80%); the bound leaves four sequences of slack because a starved CPU
-lets the node skip windows (it cuts only the newest when behind), which changes votes.
+75% of the sequences (chance: 7%; the issue's target was 80%): the bound leaves slack
+because a starved CPU lets the node skip windows (it cuts only the newest when behind),
+which changes votes.
 These are GTU-3D recordings the default model was trained on (every class seen): this
 checks the live path end to end, not zero-shot accuracy.
 """

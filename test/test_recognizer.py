@@ -74,8 +74,7 @@ def test_default_model_recognises_its_training_actions(recognizer: Recognizer) -
 def test_openni15_recordings_converted_from_gtu3d_are_recognised(recognizer) -> None:
     """GTU-3D recordings as an OpenNI / NiTE tracker would give them (its 15 joints: NiTE's
     neck is the spine shoulder, its torso the spine mid, its foot sits at the ankle) go
-    through the openni15 map and are nearly as well recognised as the full skeletons
-    (27 of these 28 windows right with the shipped model, against 28)."""
+    through the openni15 map and are nearly as well recognised as the full skeletons."""
     data = load_dataset("gtu3d")
     samples = data.samples[:: len(data.samples) // 28][:28]
     nite = {"neck": "spine_shoulder", "torso": "spine_mid"}
