@@ -26,6 +26,24 @@ _ALLOWED_KEYS = frozenset(SLOTS) | {"synonyms", "id"}
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def read_yaml_document(
+    path: Path, error: type[ValueError], what: str, keys: str
+) -> tuple[str, Mapping[str, Any]]:
+    """The text of a YAML file and its top-level mapping (``yaml.safe_load``, C-accelerated
+    where available); ``error`` naming the file for an unreadable file, invalid YAML or a
+    document that is not a mapping (``what``: the kind of file, ``keys``: those it needs)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_SAFE_LOADER)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read {what}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise error(f"{path}: expected a mapping with {keys}")
+    return text, data
+
+
 @dataclass(frozen=True)
 class ActionDescription:
     """One action: its label, one text per slot (``SLOTS`` order) and synonyms.
@@ -167,16 +185,8 @@ def load_bank(path: str | Path) -> dict[str, ActionDescription]:
     since lookups by name would then be ambiguous).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_SAFE_LOADER)  # == yaml.safe_load, C-accelerated
-        nodes = _action_nodes(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BankError(f"{path}: cannot read description bank: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise BankError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise BankError(f"{path}: expected a mapping with 'format' and 'actions'")
+    text, data = read_yaml_document(path, BankError, "description bank", "'format' and 'actions'")
+    nodes = _action_nodes(text)
     if data.get("format") != BANK_FORMAT:
         raise BankError(f"{path}: format must be {BANK_FORMAT!r}, got {data.get('format')!r}")
     actions = data.get("actions")

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dynapurls_ros.paths import config_dir
+from dynapurls_ros.text.descriptions import read_yaml_document
 
 VOCABULARY_FORMAT = "dynapurls-vocabulary/1"
 _KEYS = {"format", "name", "citation", "classes", "not_covered"}
@@ -62,14 +61,9 @@ def _text(path: Path, where: str, value: Any) -> str:
 def load_vocabulary(path: str | Path) -> Vocabulary:
     """Read one vocabulary file; raises :class:`VocabularyError` naming the file and item."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise VocabularyError(f"{path}: cannot read vocabulary: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise VocabularyError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise VocabularyError(f"{path}: expected a mapping with format, name, citation, classes")
+    _, data = read_yaml_document(
+        path, VocabularyError, "vocabulary", "format, name, citation, classes"
+    )
     if data.get("format") != VOCABULARY_FORMAT:
         raise VocabularyError(
             f"{path}: format must be {VOCABULARY_FORMAT!r}, got {data.get('format')!r}"
