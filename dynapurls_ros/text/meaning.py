@@ -107,14 +107,19 @@ def transition(name: str) -> tuple[str, str] | None:
     return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
 
 
+def transitions(names: Sequence[str]) -> frozenset[tuple[str, str]]:
+    """The transitions the (normalised) names say."""
+    return frozenset(step for step in map(transition, names) if step is not None)
+
+
+def _reversed(step: tuple[str, str] | None, steps: frozenset[tuple[str, str]]) -> bool:
+    return step is not None and step[::-1] in steps and step not in steps
+
+
 def reverses(label: str, entry_names: Sequence[str]) -> bool:
     """Whether the entry's names say the label's transition the other way round ("sit to
     stand" / "stand to sit": the same words, so :func:`disagree` cannot see it)."""
-    step = transition(label)
-    if step is None:
-        return False
-    steps = {transition(name) for name in entry_names}
-    return step[::-1] in steps and step not in steps
+    return _reversed(transition(label), transitions(entry_names))
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ class NameMatcher:
             raise ValueError("NameMatcher: every entry needs at least one name")
         self._starts = np.cumsum([0, *counts[:-1]])
         self._words = [guard_words(entry_names) for entry_names in names]
-        self._names = [tuple(entry_names) for entry_names in names]
+        self._steps = [transitions(entry_names) for entry_names in names]
         self.groups = np.asarray(groups)
         self._encoder = encoder
         self._vectors: np.ndarray | None = None
@@ -189,22 +194,23 @@ class NameMatcher:
         others = scores[self.groups != self.groups[entry]]
         runner_up = float(others.max()) if len(others) else -np.inf
         score = float(scores[entry])
-        return Match(entry, score, score - runner_up, self._refused(text, entry))
+        refused = self._refused(guard_words([text]), transition(text), entry)
+        return Match(entry, score, score - runner_up, refused)
 
-    def _refused(self, text: str, entry: int, words: frozenset[str] | None = None) -> bool:
-        """Whether entry ``entry``'s names reverse ``text`` (``words``: its guard words)."""
-        words = guard_words([text]) if words is None else words
-        return disagree(words, self._words[entry]) or reverses(text, self._names[entry])
+    def _refused(self, words: frozenset[str], step: tuple[str, str] | None, entry: int) -> bool:
+        """Whether entry ``entry``'s names reverse a label with these guard words and
+        transition."""
+        return disagree(words, self._words[entry]) or _reversed(step, self._steps[entry])
 
     def nearest(self, text: str, scores: np.ndarray, count: int) -> list[tuple[int, float]]:
         """Up to ``count`` (entry, score) pairs, best first, one per action, leaving out
         entries whose names reverse ``text``: the donors of a composed description."""
-        words = guard_words([text])
+        words, step = guard_words([text]), transition(text)
         chosen: list[tuple[int, float]] = []
         groups: set[int] = set()
         for entry in np.argsort(-scores, kind="stable"):
             group = int(self.groups[entry])
-            if group in groups or self._refused(text, int(entry), words):
+            if group in groups or self._refused(words, step, int(entry)):
                 continue
             chosen.append((int(entry), float(scores[entry])))
             groups.add(group)
