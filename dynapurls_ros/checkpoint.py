@@ -34,6 +34,8 @@ class RunInfo:
     description_source: str = "bank"
     settings: dict[str, Any] = field(default_factory=dict)
     heldout: list[str] = field(default_factory=list)
+    # Open-set threshold calibrated on the training data (dynapurls_ros.rejection).
+    rejection: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -161,6 +161,20 @@ def _evaluate_refinement(args: argparse.Namespace, model: Any, info: Any, setup:
     return 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from dynapurls_ros.training.calibration import calibrate_file
+
+    calibration = calibrate_file(args.checkpoint)
+    if calibration is None:
+        print(f"{args.checkpoint}: trained without labelled clips; nothing to calibrate")
+        return 1
+    print(
+        f"{args.checkpoint}: rejection threshold {calibration.threshold:.3f} (keeps "
+        f"{calibration.keep_share:.0%} of {calibration.windows} correct in-vocabulary windows)"
+    )
+    return 0
+
+
 def _describe(args: argparse.Namespace) -> int:
     from dynapurls_ros.text.generate import run_describe
 
@@ -238,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=_evaluate)
 
     from dynapurls_ros.text.generate import add_describe_arguments
+
+    calibrate = sub.add_parser(
+        "calibrate", help="calibrate a checkpoint's open-set threshold on its training data"
+    )
+    calibrate.add_argument("checkpoint", help="checkpoint file (updated in place)")
+    calibrate.set_defaults(run=_calibrate)
 
     describe = sub.add_parser("describe", help="write eight-slot descriptions for labels")
     add_describe_arguments(describe)

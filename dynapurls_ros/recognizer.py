@@ -10,6 +10,10 @@ The ROS node, the demo and users' own scripts share this one inference path:
 Encoding and swapping are separate so a node can encode a new vocabulary off its
 executor thread while recognition continues on the old one.
 
+Every prediction also carries an open-set score (:mod:`dynapurls_ros.rejection`):
+``known_score`` below 0 says the window matches some general action outside the
+vocabulary better than any label, by the checkpoint's calibrated threshold.
+
 Online adaptation (dynamic refinement, :mod:`dynapurls_ros.refinement`) is off unless
 ``rec.adaptation`` enables it; then every ``predict`` scores with the texts refined so
 far and afterwards feeds the batch to the refiner. The refiner belongs to one
@@ -28,9 +32,10 @@ import numpy as np
 import torch
 
 from dynapurls_ros.checkpoint import RunInfo, load_checkpoint
-from dynapurls_ros.model.dynapurls import Candidates, DynaPURLS
+from dynapurls_ros.model.dynapurls import GLOBAL_INDEX, Candidates, DynaPURLS
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.refinement import RefinementConfig, TextRefiner
+from dynapurls_ros.rejection import DEFAULT_THRESHOLD, Background, load_background, margins
 from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
 from dynapurls_ros.skeleton.preprocess import clean, resample, to_input
 from dynapurls_ros.text.encoder import TextEncoder, encode_descriptions, make_text_encoder
@@ -67,23 +72,27 @@ def validate_vocabulary(labels: Iterable[object], max_size: int = MAX_VOCABULARY
 @dataclass(frozen=True)
 class Vocabulary:
     """Encoded class texts ``(K, 8, d)``, the same prepared for matching (attention
-    queries projected once), and where each label's description came from."""
+    queries projected once), where each label's description came from, and the global
+    descriptions of the background actions that are none of the labels ``(B', d)``."""
 
     labels: tuple[str, ...]
     text: torch.Tensor
     candidates: Candidates
     sources: tuple[str, ...]
+    background: torch.Tensor
 
 
 @dataclass(frozen=True)
 class Prediction:
     """Best label and its probability; the k best labels and probabilities, best first;
-    ``adapted``: scored with online-refined texts (not the encoded ones)."""
+    ``known_score``: open-set margin above the calibrated threshold (< 0: none of the
+    labels); ``adapted``: scored with online-refined texts (not the encoded ones)."""
 
     label: str
     confidence: float
     top_labels: tuple[str, ...]
     top_scores: tuple[float, ...]
+    known_score: float
     adapted: bool = False
 
 
@@ -111,6 +120,8 @@ class Recognizer:
         self._text_encoder = text_encoder
         self.resolver = resolver or DescriptionResolver()
         self._active: _Active | None = None
+        self._background: Background | None = None
+        self.rejection_threshold = float(info.rejection.get("threshold", DEFAULT_THRESHOLD))
         self._adaptation = RefinementConfig()
         self._encode_lock = threading.Lock()
         self._swap_lock = threading.Lock()  # writers of _active: read-modify-write
@@ -147,6 +158,15 @@ class Recognizer:
                 )
             return self._text_encoder
 
+    @property
+    def background(self) -> Background:
+        """The open-set background actions, encoded on first use."""
+        encoder = self.text_encoder
+        with self._encode_lock:
+            if self._background is None:
+                self._background = load_background(encoder)
+            return self._background
+
     def encode_vocabulary(
         self, labels: Iterable[str], resolver: DescriptionResolver | None = None
     ) -> Vocabulary:
@@ -154,14 +174,17 @@ class Recognizer:
         clean_labels = validate_vocabulary(labels)
         resolved = (resolver or self.resolver).resolve(clean_labels)
         encoder = self.text_encoder
+        background = self.background
         with self._encode_lock:  # one text model, possibly called from several threads
             text = encode_descriptions(encoder, [r.description for r in resolved])
+            names = torch.nn.functional.normalize(encoder.encode(clean_labels), dim=-1)
         # no_grad, not inference_mode: online refinement later computes gradients
         # through expressions that use these texts as constants.
         with torch.no_grad():
             candidates = self.model.prepare(text)
+            rivals = background.excluding(names, candidates.text[:, GLOBAL_INDEX])
         sources = tuple(r.source for r in resolved)
-        return Vocabulary(tuple(clean_labels), text, candidates, sources)
+        return Vocabulary(tuple(clean_labels), text, candidates, sources, rivals)
 
     def set_vocabulary(self, vocabulary: Vocabulary | Iterable[str]) -> Vocabulary:
         """Make ``vocabulary`` (encoded, or labels to encode now) the active one."""
@@ -240,8 +263,16 @@ class Recognizer:
             return []
         x = self.prepare(windows)
         refiner = active.refiner
+        vocabulary = active.vocabulary
         with torch.no_grad():
             tokens = self.model.tokens(x)
+            known = margins(
+                self.model,
+                tokens,
+                vocabulary.candidates.text[:, GLOBAL_INDEX],
+                vocabulary.background,
+            )
+            known = (known - self.rejection_threshold).tolist()
             if refiner is None:
                 sims = self.model.token_similarities(tokens, active.vocabulary.candidates)
                 probs = self.model.fuse(sims).softmax(dim=1)
@@ -250,19 +281,24 @@ class Recognizer:
                 features = refiner.features(tokens)
                 probs = refiner.logits(features).softmax(dim=1)
         if refiner is None:
-            return predictions(probs, active.vocabulary.labels, top_k)
+            return predictions(probs, known, vocabulary.labels, top_k)
         refiner.observe(features, probs)
-        return predictions(probs, active.vocabulary.labels, top_k, adapted)
+        return predictions(probs, known, vocabulary.labels, top_k, adapted)
 
 
 def predictions(
-    probs: torch.Tensor, labels: Sequence[str], top_k: int, adapted: bool = False
+    probs: torch.Tensor,
+    known_scores: Sequence[float],
+    labels: Sequence[str],
+    top_k: int,
+    adapted: bool = False,
 ) -> list[Prediction]:
-    """Rows of class probabilities -> :class:`Prediction` objects."""
+    """Rows of class probabilities and their open-set scores -> :class:`Prediction`."""
     k = max(1, min(top_k, len(labels)))
     scores, index = probs.topk(k, dim=1)
     result = []
-    for row_scores, row_index in zip(scores.tolist(), index.tolist(), strict=True):
+    rows = zip(scores.tolist(), index.tolist(), known_scores, strict=True)
+    for row_scores, row_index, known in rows:
         top = tuple(labels[i] for i in row_index)
-        result.append(Prediction(top[0], row_scores[0], top, tuple(row_scores), adapted))
+        result.append(Prediction(top[0], row_scores[0], top, tuple(row_scores), known, adapted))
     return result

@@ -39,13 +39,18 @@ from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
+from visualization_msgs.msg import MarkerArray
 
-from dynapurls_ros.msg import ActionLabel
-from dynapurls_ros.recognizer import Recognizer
+from dynapurls_ros.msg import ActionLabel, ActionSegment
+from dynapurls_ros.output.labeler import OutputConfig, PersonLabeler
+from dynapurls_ros.output.segments import Segment
+from dynapurls_ros.output.smoothing import SmoothingConfig
+from dynapurls_ros.recognizer import Prediction, Recognizer
 from dynapurls_ros.ros import params
 from dynapurls_ros.ros.buffers import NS_PER_S, PersonBuffers, Window
 from dynapurls_ros.ros.diagnostics import Stats, diagnostic_array, status_level, summary
 from dynapurls_ros.ros.inputs import Adapted, Drop, InputConfig, input_adapter
+from dynapurls_ros.ros.markers import delete_marker, label_marker
 from dynapurls_ros.ros.workers import InferenceLoop, VocabularyWorker
 from dynapurls_ros.text.resolve import DescriptionResolver
 
@@ -91,6 +96,24 @@ def _time_msg(stamp_ns: int, msg: Any) -> None:
     msg.sec, msg.nanosec = divmod(stamp_ns, NS_PER_S)
 
 
+class _PersonOutput(PersonLabeler):
+    """What the node keeps per person between windows (inference thread only)."""
+
+    def __init__(self, person_id: int, frame_id: str) -> None:
+        super().__init__(person_id)
+        self.frame_id = frame_id
+
+
+def output_config(settings: params.Settings) -> OutputConfig:
+    return OutputConfig(
+        params.UNKNOWN_LABEL,
+        settings.rejection_enabled,
+        settings.rejection_shift,
+        SmoothingConfig(settings.smoothing_window, settings.smoothing_hysteresis),
+        settings.min_confidence,
+    )
+
+
 class ActionRecognizerNode(Node):
     """Subscribes to a body tracker, publishes one ``ActionLabel`` per person per window."""
 
@@ -115,6 +138,9 @@ class ActionRecognizerNode(Node):
         self._apply_adaptation(settings)
 
         self._labels = self.create_publisher(ActionLabel, settings.output_topic, 10)
+        self._segments_pub = self.create_publisher(ActionSegment, settings.segments_topic, 10)
+        self._markers_pub = self.create_publisher(MarkerArray, settings.markers_topic, 10)
+        self._outputs: dict[int, _PersonOutput] = {}
         latched = QoSProfile(
             depth=1,
             reliability=ReliabilityPolicy.RELIABLE,
@@ -249,9 +275,14 @@ class ActionRecognizerNode(Node):
             return
         with self._buffers_lock:
             windows = self._buffers.ready_windows(time.monotonic())
-        if not windows:
-            return
+            tracked = set(self._buffers.persons)
         settings = self._settings
+        if windows:
+            self._score(windows, settings)
+        for person_id in [p for p in self._outputs if p not in tracked]:
+            self._person_left(person_id, settings)
+
+    def _score(self, windows: list[Window], settings: params.Settings) -> None:
         start = time.perf_counter()
         try:
             predictions = self._recognizer.predict(
@@ -268,9 +299,12 @@ class ActionRecognizerNode(Node):
             return
         self._stats.latency(time.perf_counter() - start)
         self._stats.count("inferences")
+        markers = MarkerArray()
         for window, prediction in zip(windows, predictions, strict=True):
             if prediction is not None:
-                self._publish(window, prediction, settings)
+                self._publish(window, prediction, settings, markers)
+        if markers.markers:
+            self._markers_pub.publish(markers)
 
     def _inference_failed(self, error: Exception) -> None:
         self._stats.count(INFERENCE_ERROR)
@@ -288,12 +322,29 @@ class ActionRecognizerNode(Node):
                 predictions.append(None)
         return predictions
 
-    def _publish(self, window: Window, prediction: Any, settings: params.Settings) -> None:
-        confident = prediction.confidence >= settings.min_confidence
+    def _publish(
+        self,
+        window: Window,
+        prediction: Prediction,
+        settings: params.Settings,
+        markers: MarkerArray,
+    ) -> None:
+        """The person's label (smoothed, open-set), a segment it ends, their marker."""
+        person = self._outputs.get(window.person_id)
+        if person is None:
+            person = self._outputs[window.person_id] = _PersonOutput(
+                window.person_id, window.frame_id
+            )
+        person.frame_id = window.frame_id
+        output = person.update(window.stamp_ns, prediction, output_config(settings))
+        label = output.label
         msg = ActionLabel(
             person_id=window.person_id,
-            label=prediction.label if confident else params.UNKNOWN_LABEL,
-            confidence=float(prediction.confidence),
+            label=label,
+            confidence=float(output.confidence),
+            window_label=prediction.label,
+            window_confidence=float(prediction.confidence),
+            known_score=float(output.known_score),
             top_labels=list(prediction.top_labels),
             top_scores=[float(s) for s in prediction.top_scores],
             adaptation_active=prediction.adapted,
@@ -302,6 +353,48 @@ class ActionRecognizerNode(Node):
         _time_msg(window.stamp_ns, msg.header.stamp)
         self._labels.publish(msg)
         self._stats.count("labels")
+        if label == params.UNKNOWN_LABEL:
+            self._stats.count("unknown_labels")
+        if output.closed is not None:
+            self._publish_segment(output.closed, window.frame_id)
+        if settings.markers_enabled:
+            text = label if label == params.UNKNOWN_LABEL else f"{label} {output.confidence:.2f}"
+            markers.markers.append(
+                label_marker(
+                    window.person_id,
+                    window.frame_id,
+                    msg.header.stamp,
+                    window.joints[-1],
+                    text,
+                    label != params.UNKNOWN_LABEL,
+                    settings.marker_lifetime,
+                )
+            )
+
+    def _publish_segment(self, segment: Segment, frame_id: str) -> None:
+        msg = ActionSegment(
+            person_id=segment.person_id,
+            label=segment.label,
+            confidence=float(segment.confidence),
+            windows=segment.windows,
+        )
+        msg.header.frame_id = frame_id
+        _time_msg(segment.end_ns, msg.header.stamp)
+        _time_msg(segment.start_ns, msg.start)
+        _time_msg(segment.end_ns, msg.end)
+        self._segments_pub.publish(msg)
+        self._stats.count("segments")
+
+    def _person_left(self, person_id: int, settings: params.Settings) -> None:
+        """Their track ended: close their segment, remove their marker."""
+        person = self._outputs.pop(person_id)
+        closed = person.close()
+        if closed is not None:
+            self._publish_segment(closed, person.frame_id)
+        if settings.markers_enabled:
+            self._markers_pub.publish(
+                MarkerArray(markers=[delete_marker(person_id, person.frame_id)])
+            )
 
     # --- services and diagnostics -------------------------------------------------------
 

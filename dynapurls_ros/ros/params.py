@@ -25,7 +25,8 @@ from dynapurls_ros.ros.inputs import INPUT_TYPES
 from dynapurls_ros.skeleton.layouts import LAYOUTS
 from dynapurls_ros.text.resolve import load_bank_cached, normalize_name
 
-# Published instead of the best label when its confidence is below min_confidence,
+# Published instead of a vocabulary label when the person does none of its actions
+# (open-set rejection) or the evidence is below min_confidence,
 # so no vocabulary entry may be called that.
 UNKNOWN_LABEL = "unknown"
 
@@ -111,6 +112,30 @@ SPECS: tuple[ParamSpec, ...] = (
         read_only=True,
     ),
     ParamSpec(
+        "segments_topic",
+        "/action_segments",
+        "Topic of the dynapurls_ros/ActionSegment messages (one per ended action).",
+        read_only=True,
+    ),
+    ParamSpec(
+        "markers_enabled",
+        True,
+        "Publish visualization_msgs/MarkerArray text markers (each person's label above "
+        "their head, for RViz) on markers_topic.",
+    ),
+    ParamSpec(
+        "markers_topic",
+        "~/markers",
+        "Topic of the RViz label markers.",
+        read_only=True,
+    ),
+    ParamSpec(
+        "marker_lifetime",
+        1.0,
+        "Seconds a label marker stays in RViz without a newer label of its person.",
+        limits=(0.05, 60.0),
+    ),
+    ParamSpec(
         "checkpoint",
         "",
         "Model checkpoint file; empty for the model shipped with the package.",
@@ -131,9 +156,37 @@ SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("top_k", 5, "Labels listed per result (top_labels / top_scores).", limits=(1, 50)),
     ParamSpec(
+        "rejection_enabled",
+        True,
+        f"Open-set rejection: publish '{UNKNOWN_LABEL}' when the person does none of the "
+        "vocabulary's actions (standing idle, or another action), judged against general "
+        "actions outside the vocabulary with the checkpoint's calibrated threshold.",
+    ),
+    ParamSpec(
+        "rejection_shift",
+        0.0,
+        "Added to the checkpoint's calibrated rejection threshold (logit units): above 0 "
+        f"says '{UNKNOWN_LABEL}' more often, below 0 less. 0 needs no per-vocabulary tuning.",
+        limits=(-10.0, 10.0),
+    ),
+    ParamSpec(
+        "smoothing_window",
+        1.0,
+        "Seconds of window evidence each person's published label is decided on "
+        "(0: every window on its own).",
+        limits=(0.0, 60.0),
+    ),
+    ParamSpec(
+        "smoothing_hysteresis",
+        0.1,
+        "Lead in mean evidence (probability) a new label needs over the one in force "
+        "before the published label changes.",
+        limits=(0.0, 1.0),
+    ),
+    ParamSpec(
         "min_confidence",
         0.0,
-        f"Below this confidence the label published is '{UNKNOWN_LABEL}'.",
+        f"Below this smoothed confidence the label published is '{UNKNOWN_LABEL}'.",
         limits=(0.0, 1.0),
     ),
     ParamSpec(
@@ -240,7 +293,9 @@ def clean_vocabulary(labels: Sequence[Any], max_size: int) -> list[str]:
     too many, not text) plus the one label the node reserves; ValueError says why."""
     cleaned = validate_vocabulary(labels, max_size)
     if any(normalize_name(label) == UNKNOWN_LABEL for label in cleaned):
-        raise ValueError(f"'{UNKNOWN_LABEL}' is reserved for predictions below min_confidence")
+        raise ValueError(
+            f"'{UNKNOWN_LABEL}' is reserved for what none of the vocabulary's labels fits"
+        )
     return cleaned
 
 
