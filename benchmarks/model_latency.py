@@ -1,33 +1,41 @@
-"""Micro-benchmark of the DynaPURLS networks on this CPU.
+"""Forward-pass latency of the shipped model on this CPU, float against int8.
 
-Prints, for a 64-frame window:
-  * encoder latency, batch 1, one thread (p50 / p95 ms) -- the budget is 10 ms;
-  * full model latency (encoder + partitioning + fusion over K candidate classes);
-  * batched throughput at batch 32 with two threads (windows/s);
-  * parameter counts.
+What the node calls for each batch of due windows is ``Recognizer.predict``: windows
+of the checkpoint's length, one per person, against the active vocabulary, on one
+thread (the node's setting). Printed, for the float model and the int8 one
+(:mod:`dynapurls_ros.model.int8`), at batch 1 / 4 / 8 / 16 (persons whose windows fall
+due together) against ``--classes`` labels: p50 and p99 in ms. Then, on every
+evaluation window of GTU-3D (real Kinect v2 recordings; part of the default model's
+training data, so this checks agreement, not transfer) against its 14 class names:
+top-1 of both and the share of windows where they agree.
+
+    python -m benchmarks.model_latency [--iters 200] [--checkpoint FILE]
 
 The text side (resolving and encoding a vocabulary) is timed by
-``python -m benchmarks.text_speed``.
-
-Run: ``python -m benchmarks.model_latency [--iters 300] [--classes 60]``.
-Latencies on a shared machine vary with the load of other processes; p95 shows it.
+``python -m benchmarks.text_speed``. Latencies on a shared machine vary with the load
+of other processes; the 1-minute load average is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from dynapurls_ros.model import DynaPURLS, ModelConfig
+from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.recognizer import Recognizer
+from dynapurls_ros.ros.params import DEFAULT_VOCABULARY
+from dynapurls_ros.training.windows import canonical_clip, evaluation_windows
 
-FRAMES = 64
+BATCHES = (1, 4, 8, 16)
 
 
-def latencies_ms(fn: Callable[[], object], iters: int, warmup: int = 20) -> np.ndarray:
+def latencies_ms(fn: Callable[[], object], iters: int, warmup: int = 10) -> np.ndarray:
     for _ in range(warmup):
         fn()
     times = np.empty(iters)
@@ -38,51 +46,61 @@ def latencies_ms(fn: Callable[[], object], iters: int, warmup: int = 20) -> np.n
     return times * 1e3
 
 
-def report(name: str, times: np.ndarray) -> None:
-    p50, p95 = np.percentile(times, [50, 95])
-    print(f"{name:<48} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms")
+def gtu3d_windows(length: int) -> tuple[np.ndarray, list[str]]:
+    """Raw canonical evaluation windows of every GTU-3D clip and their class names."""
+    data = load_dataset("gtu3d")
+    windows, names = [], []
+    for sample in data.samples:
+        clip = canonical_clip(sample, data.layout, 30.0)
+        count = len(evaluation_windows(clip, length))
+        starts = np.linspace(0, max(0, len(clip) - length), count).round().astype(int)
+        for start in starts:
+            piece = clip[start : start + length]
+            if len(piece) == length:
+                windows.append(piece)
+                names.append(data.class_names[sample.label])
+    return np.stack(windows), names
 
 
-def count(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def bench_model(iters: int, classes: int) -> None:
-    torch.manual_seed(0)
-    model = DynaPURLS(ModelConfig()).eval()
-    text = torch.nn.functional.normalize(torch.randn(classes, 8, model.config.text_dim), dim=-1)
-    with torch.inference_mode():
-        candidates = model.prepare(text)  # once per vocabulary, as the recogniser does
-    one = torch.randn(1, 3, FRAMES, 25)
-    batch = torch.randn(32, 3, FRAMES, 25)
-
-    print(
-        f"parameters: total {count(model):,} | encoder {count(model.encoder):,} | "
-        f"partition {count(model.partition):,} | projections "
-        f"{count(model.local_proj) + count(model.global_proj):,}"
-    )
-    with torch.inference_mode():
-        torch.set_num_threads(1)
-        report("encoder, batch 1, 1 thread", latencies_ms(lambda: model.encoder(one), iters))
-        report(
-            f"full model vs {classes} classes, batch 1, 1 thread",
-            latencies_ms(lambda: model(one, candidates), iters),
-        )
-        torch.set_num_threads(2)
-        for name, fn in [
-            ("encoder", lambda: model.encoder(batch)),
-            (f"full model vs {classes} classes", lambda: model(batch, candidates)),
-        ]:
-            times = latencies_ms(fn, max(iters // 10, 10), warmup=3)
-            print(f"{name + ', batch 32, 2 threads':<48} {32e3 / np.median(times):9.0f} windows/s")
+def labels_of(recognizer: Recognizer, windows: np.ndarray) -> list[str]:
+    return [
+        p.label for i in range(0, len(windows), 64) for p in recognizer.predict(windows[i : i + 64])
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iters", type=int, default=300)
-    parser.add_argument("--classes", type=int, default=60)
+    parser.add_argument("--iters", type=int, default=200)
+    parser.add_argument("--checkpoint", type=Path, default=None)
     args = parser.parse_args()
-    bench_model(args.iters, args.classes)
+    torch.set_num_threads(1)
+    models = {
+        "float": Recognizer.from_checkpoint(args.checkpoint),
+        "int8": Recognizer.from_checkpoint(args.checkpoint, int8=True),
+    }
+    length = models["float"].window_length
+    windows, names = gtu3d_windows(length)
+    print(
+        f"window {length} frames, vocabulary {len(DEFAULT_VOCABULARY)} labels, 1 thread, "
+        f"load {os.getloadavg()[0]:.2f}"
+    )
+    for name, recognizer in models.items():
+        recognizer.set_vocabulary(DEFAULT_VOCABULARY)
+        cells = []
+        for batch in BATCHES:
+            x = windows[:batch]
+            times = latencies_ms(lambda x=x, r=recognizer: r.predict(x), args.iters)
+            p50, p99 = np.percentile(times, [50, 99])
+            cells.append(f"batch {batch:2d} {p50:6.2f} / {p99:6.2f}")
+        print(f"{name:6s} p50 / p99 ms: " + " | ".join(cells))
+    predicted = {}
+    for name, recognizer in models.items():
+        recognizer.set_vocabulary(sorted(set(names)))
+        predicted[name] = labels_of(recognizer, windows)
+        top1 = 100.0 * np.mean([a == b for a, b in zip(predicted[name], names, strict=True)])
+        print(f"{name:6s} GTU-3D top-1 {top1:.1f} % on {len(windows)} windows")
+    agree = np.mean([a == b for a, b in zip(predicted["float"], predicted["int8"], strict=True)])
+    print(f"int8 and float agree on {100.0 * agree:.1f} % of windows")
 
 
 if __name__ == "__main__":

@@ -476,7 +476,7 @@ def run_offline(
 ) -> list[dict[str, Any]]:
     """The node's decision path without ROS (same recognizer, same ``PersonLabeler``),
     windows cut every stride frames as the node cuts them from a 30 Hz stream; one
-    result per output config, all on the same predictions."""
+    result per (rejection level, output config)."""
     from dynapurls_ros.output.labeler import PersonLabeler
     from dynapurls_ros.recognizer import Recognizer
 
@@ -486,14 +486,18 @@ def run_offline(
     window = recognizer.window_length
     stride = max(1, window // 4)
     cuts = [(s, end) for s in streams for end in range(window - 1, len(s.frames), stride)]
-    predictions = []
-    for start in range(0, len(cuts), 64):
-        batch = np.stack(
-            [s.frames[end - window + 1 : end + 1] for s, end in cuts[start : start + 64]]
-        )
-        predictions += recognizer.predict(batch)
+    windows = np.stack([s.frames[end - window + 1 : end + 1] for s, end in cuts])
+    by_level: dict[float, list[Any]] = {}
     results = []
-    for config in configs:
+    for level, config in configs:
+        if level not in by_level:
+            recognizer.rejection_level = level
+            by_level[level] = [
+                p
+                for i in range(0, len(windows), 64)
+                for p in recognizer.predict(windows[i : i + 64])
+            ]
+        predictions = by_level[level]
         labelers = {s.person_id: PersonLabeler(s.person_id) for s in streams}
         labels, segments = [], []
         for (s, end), prediction in zip(cuts, predictions, strict=True):
@@ -542,7 +546,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--smoothing-window", type=float, nargs="+", help="offline: seconds")
     parser.add_argument("--hysteresis", type=float, nargs="+", help="offline: values")
-    parser.add_argument("--rejection-shift", type=float, nargs="+", help="offline: values")
+    parser.add_argument("--rejection-level", type=float, nargs="+", help="offline: values")
     return parser.parse_args(argv)
 
 
@@ -576,22 +580,22 @@ def print_offline(args: argparse.Namespace, rounds: Sequence[Round]) -> None:
         product(
             given(args.smoothing_window, "smoothing_window"),
             given(args.hysteresis, "smoothing_hysteresis"),
-            given(args.rejection_shift, "rejection_shift"),
+            given(args.rejection_level, "rejection_level"),
         )
     )
     configs = [
-        OutputConfig(UNKNOWN, True, shift, SmoothingConfig(window, hysteresis))
-        for window, hysteresis, shift in grid
+        (level, OutputConfig(UNKNOWN, True, SmoothingConfig(window, hysteresis)))
+        for window, hysteresis, level in grid
     ]
     per_round = [
         run_offline(r, args.people, args.cycles, args.seed + k, configs)
         for k, r in enumerate(rounds)
     ]
     print(f"rounds: {', '.join(r.name for r in rounds)} (mean over rounds)")
-    print(f"{'window s':>9s}{'hyst':>6s}{'shift':>6s}" + "".join(f"{t:>13s}" for _, t in FIGURES))
-    for c, (window, hysteresis, shift) in enumerate(grid):
+    print(f"{'window s':>9s}{'hyst':>6s}{'level':>6s}" + "".join(f"{t:>13s}" for _, t in FIGURES))
+    for c, (window, hysteresis, level) in enumerate(grid):
         means = [statistics.fmean(results[c][key] for results in per_round) for key, _ in FIGURES]
-        print(f"{window:9.2f}{hysteresis:6.2f}{shift:6.2f}" + "".join(f"{m:13.2f}" for m in means))
+        print(f"{window:9.2f}{hysteresis:6.2f}{level:6.2f}" + "".join(f"{m:13.2f}" for m in means))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -34,8 +34,9 @@ class RunInfo:
     description_source: str = "bank"
     settings: dict[str, Any] = field(default_factory=dict)
     heldout: list[str] = field(default_factory=list)
-    # Open-set threshold calibrated on the training data (dynapurls_ros.rejection).
-    rejection: dict[str, float] = field(default_factory=dict)
+    # Global vectors (N, d) of training windows: open-set rejection's references
+    # (dynapurls_ros.rejection); None in checkpoints made without them.
+    reference_motions: torch.Tensor | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -164,14 +164,11 @@ def _evaluate_refinement(args: argparse.Namespace, model: Any, info: Any, setup:
 def _calibrate(args: argparse.Namespace) -> int:
     from dynapurls_ros.training.calibration import calibrate_file
 
-    calibration = calibrate_file(args.checkpoint)
-    if calibration is None:
-        print(f"{args.checkpoint}: trained without labelled clips; nothing to calibrate")
+    count = calibrate_file(args.checkpoint)
+    if not count:
+        print(f"{args.checkpoint}: trained without labelled clips; no reference motions")
         return 1
-    print(
-        f"{args.checkpoint}: rejection threshold {calibration.threshold:.3f} (keeps "
-        f"{calibration.keep_share:.0%} of {calibration.windows} correct in-vocabulary windows)"
-    )
+    print(f"{args.checkpoint}: {count} reference motions stored for open-set rejection")
     return 0
 
 
@@ -254,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     from dynapurls_ros.text.generate import add_describe_arguments
 
     calibrate = sub.add_parser(
-        "calibrate", help="calibrate a checkpoint's open-set threshold on its training data"
+        "calibrate", help="store open-set reference motions from its training data in a checkpoint"
     )
     calibrate.add_argument("checkpoint", help="checkpoint file (updated in place)")
     calibrate.set_defaults(run=_calibrate)

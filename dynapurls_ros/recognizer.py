@@ -11,8 +11,8 @@ Encoding and swapping are separate so a node can encode a new vocabulary off its
 executor thread while recognition continues on the old one.
 
 Every prediction also carries an open-set score (:mod:`dynapurls_ros.rejection`):
-``known_score`` below 0 says the window matches some general action outside the
-vocabulary better than any label, by the checkpoint's calibrated threshold.
+``known_score`` below 0 says the window matches no label better than the checkpoint's
+reference motions do at ``rec.rejection_level`` (none of the labels).
 
 Online adaptation (dynamic refinement, :mod:`dynapurls_ros.refinement`) is off unless
 ``rec.adaptation`` enables it; then every ``predict`` scores with the texts refined so
@@ -23,6 +23,7 @@ installs a fresh one together with it, so a prediction never mixes the two.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,9 +34,10 @@ import torch
 
 from dynapurls_ros.checkpoint import RunInfo, load_checkpoint
 from dynapurls_ros.model.dynapurls import GLOBAL_INDEX, Candidates, DynaPURLS
+from dynapurls_ros.model.int8 import int8_model
 from dynapurls_ros.paths import cache_dir
 from dynapurls_ros.refinement import RefinementConfig, TextRefiner
-from dynapurls_ros.rejection import DEFAULT_THRESHOLD, Background, load_background, margins
+from dynapurls_ros.rejection import DEFAULT_LEVEL, known_scores, reference_scores, thresholds
 from dynapurls_ros.skeleton.layouts import CANONICAL_PARENTS
 from dynapurls_ros.skeleton.preprocess import clean, resample, to_input
 from dynapurls_ros.text.encoder import TextEncoder, encode_descriptions, make_text_encoder
@@ -72,21 +74,23 @@ def validate_vocabulary(labels: Iterable[object], max_size: int = MAX_VOCABULARY
 @dataclass(frozen=True)
 class Vocabulary:
     """Encoded class texts ``(K, 8, d)``, the same prepared for matching (attention
-    queries projected once), where each label's description came from, and the global
-    descriptions of the background actions that are none of the labels ``(B', d)``."""
+    queries projected once), where each label's description came from, and each
+    label's scores over the checkpoint's reference motions, sorted ``(N, K)`` (``None``
+    without references: no rejection)."""
 
     labels: tuple[str, ...]
     text: torch.Tensor
     candidates: Candidates
     sources: tuple[str, ...]
-    background: torch.Tensor
+    reference_scores: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
 class Prediction:
     """Best label and its probability; the k best labels and probabilities, best first;
-    ``known_score``: open-set margin above the calibrated threshold (< 0: none of the
-    labels); ``adapted``: scored with online-refined texts (not the encoded ones)."""
+    ``known_score``: open-set score (< 0: none of the labels; ``inf`` when the
+    checkpoint has no reference motions); ``adapted``: scored with online-refined
+    texts (not the encoded ones)."""
 
     label: str
     confidence: float
@@ -120,19 +124,26 @@ class Recognizer:
         self._text_encoder = text_encoder
         self.resolver = resolver or DescriptionResolver()
         self._active: _Active | None = None
-        self._background: Background | None = None
-        self.rejection_threshold = float(info.rejection.get("threshold", DEFAULT_THRESHOLD))
+        # Share of out-of-vocabulary motions said "unknown" (dynapurls_ros.rejection).
+        self.rejection_level = DEFAULT_LEVEL
         self._adaptation = RefinementConfig()
         self._encode_lock = threading.Lock()
         self._swap_lock = threading.Lock()  # writers of _active: read-modify-write
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path | None = None, description_files: Sequence[str | Path] = ()
+        cls,
+        path: str | Path | None = None,
+        description_files: Sequence[str | Path] = (),
+        int8: bool = False,
     ) -> Recognizer:
         """Load a checkpoint (``None``: the shipped default model). Label descriptions
-        come from ``description_files`` first, then the shipped banks, then a template."""
+        come from ``description_files`` first, then the shipped banks, then a template.
+        ``int8``: quantized linear layers (:mod:`dynapurls_ros.model.int8`), faster on
+        a CPU."""
         model, info = load_checkpoint(path)
+        if int8:
+            model = int8_model(model)
         return cls(model, info, resolver=DescriptionResolver(user_files=description_files))
 
     @property
@@ -158,15 +169,6 @@ class Recognizer:
                 )
             return self._text_encoder
 
-    @property
-    def background(self) -> Background:
-        """The open-set background actions, encoded on first use."""
-        encoder = self.text_encoder
-        with self._encode_lock:
-            if self._background is None:
-                self._background = load_background(encoder)
-            return self._background
-
     def encode_vocabulary(
         self, labels: Iterable[str], resolver: DescriptionResolver | None = None
     ) -> Vocabulary:
@@ -174,17 +176,18 @@ class Recognizer:
         clean_labels = validate_vocabulary(labels)
         resolved = (resolver or self.resolver).resolve(clean_labels)
         encoder = self.text_encoder
-        background = self.background
         with self._encode_lock:  # one text model, possibly called from several threads
             text = encode_descriptions(encoder, [r.description for r in resolved])
-            names = torch.nn.functional.normalize(encoder.encode(clean_labels), dim=-1)
         # no_grad, not inference_mode: online refinement later computes gradients
         # through expressions that use these texts as constants.
         with torch.no_grad():
             candidates = self.model.prepare(text)
-            rivals = background.excluding(names, candidates.text[:, GLOBAL_INDEX])
+        references = self.info.reference_motions
+        scores = None
+        if references is not None:
+            scores = reference_scores(references, candidates.text[:, GLOBAL_INDEX])
         sources = tuple(r.source for r in resolved)
-        return Vocabulary(tuple(clean_labels), text, candidates, sources, rivals)
+        return Vocabulary(tuple(clean_labels), text, candidates, sources, scores)
 
     def set_vocabulary(self, vocabulary: Vocabulary | Iterable[str]) -> Vocabulary:
         """Make ``vocabulary`` (encoded, or labels to encode now) the active one."""
@@ -266,13 +269,7 @@ class Recognizer:
         vocabulary = active.vocabulary
         with torch.no_grad():
             tokens = self.model.tokens(x)
-            known = margins(
-                self.model,
-                tokens,
-                vocabulary.candidates.text[:, GLOBAL_INDEX],
-                vocabulary.background,
-            )
-            known = (known - self.rejection_threshold).tolist()
+            known = self._known_scores(tokens, vocabulary)
             if refiner is None:
                 sims = self.model.token_similarities(tokens, active.vocabulary.candidates)
                 probs = self.model.fuse(sims).softmax(dim=1)
@@ -284,6 +281,13 @@ class Recognizer:
             return predictions(probs, known, vocabulary.labels, top_k)
         refiner.observe(features, probs)
         return predictions(probs, known, vocabulary.labels, top_k, adapted)
+
+    def _known_scores(self, tokens: torch.Tensor, vocabulary: Vocabulary) -> list[float]:
+        if vocabulary.reference_scores is None:
+            return [math.inf] * len(tokens)
+        limits = thresholds(vocabulary.reference_scores, self.rejection_level)
+        label_global = vocabulary.candidates.text[:, GLOBAL_INDEX]
+        return known_scores(self.model, tokens, label_global, limits).tolist()
 
 
 def predictions(

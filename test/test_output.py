@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -21,7 +23,8 @@ from dynapurls_ros.output.labeler import OutputConfig, PersonLabeler
 from dynapurls_ros.output.segments import SegmentTracker
 from dynapurls_ros.output.smoothing import LabelSmoother, SmoothingConfig
 from dynapurls_ros.recognizer import Prediction, Recognizer
-from dynapurls_ros.training.calibration import calibrate_model
+from dynapurls_ros.rejection import thresholds
+from dynapurls_ros.training.calibration import training_references
 
 S = 1_000_000_000
 
@@ -71,17 +74,17 @@ def _prediction(label: str, known_score: float) -> Prediction:
     return Prediction(label, 0.6, (label, "other"), (0.6, 0.4), known_score)
 
 
-def test_labeler_rejects_below_the_shift_and_not_when_rejection_is_off() -> None:
+def test_labeler_rejects_below_zero_and_not_when_rejection_is_off() -> None:
     smoothing = SmoothingConfig(0.0, 0.0)
-    on = OutputConfig("unknown", True, 0.5, smoothing)
-    off = OutputConfig("unknown", False, 0.5, smoothing)
+    on = OutputConfig("unknown", True, smoothing)
+    off = OutputConfig("unknown", False, smoothing)
     labeler = PersonLabeler(1)
-    out = labeler.update(0, _prediction("wave", 0.4), on)
+    out = labeler.update(0, _prediction("wave", -0.1), on)
     assert out.label == "unknown" and out.known_score == pytest.approx(-0.1)
-    assert labeler.update(S, _prediction("wave", 0.6), on).label == "wave"
+    assert labeler.update(S, _prediction("wave", 0.1), on).label == "wave"
     assert labeler.update(2 * S, _prediction("wave", -3.0), off).label == "wave"
     # Two labels with one vote each in the span: confidence 0.5, below min_confidence.
-    low = OutputConfig("unknown", False, 0.0, SmoothingConfig(1.0, 0.0), min_confidence=0.9)
+    low = OutputConfig("unknown", False, SmoothingConfig(1.0, 0.0), min_confidence=0.9)
     out = labeler.update(2 * S + S // 2, _prediction("clap", 1.0), low)
     assert out.confidence == 0.5 and out.label == "unknown"
 
@@ -91,21 +94,16 @@ def recognizer() -> Recognizer:
     return Recognizer.from_checkpoint()
 
 
-def test_background_leaves_out_what_means_a_vocabulary_label(recognizer) -> None:
-    background = recognizer.background
-    vocabulary = recognizer.encode_vocabulary(["hand waving", "drink water"])
-    assert len(vocabulary.background) < len(background)
-    # Every background entry named like a label is gone, and only those.
-    names = set(background.labels)
-    assert {"hand waving", "drink water"} <= names
-    kept = {tuple(v) for v in vocabulary.background.numpy().round(5)}
-    dropped = [
-        label
-        for label, vector in zip(background.labels, background.global_text.numpy(), strict=True)
-        if tuple(vector.round(5)) not in kept
-    ]
-    assert "hand waving" in dropped and "drink water" in dropped
-    assert len(dropped) < 20, dropped
+def test_thresholds_are_the_vocabulary_size_adjusted_quantile_of_the_references() -> None:
+    # 100 references, scores 0..99 for both labels: with K = 2 and level 0.81 each label
+    # passes the top 10 % of references, so that a reference passes one of two
+    # independent labels with probability 1 - 0.9**2 = 0.19.
+    scores = torch.arange(100.0)[:, None].repeat(1, 2)
+    assert thresholds(scores, 0.81).tolist() == [89.0, 89.0]
+    assert thresholds(scores[:, :1], 0.5).tolist() == [49.0]
+    assert thresholds(scores, 0.0).tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="level"):
+        thresholds(scores, 1.0)
 
 
 def test_a_clip_scores_higher_when_its_action_is_in_the_vocabulary(recognizer) -> None:
@@ -124,17 +122,20 @@ def test_a_clip_scores_higher_when_its_action_is_in_the_vocabulary(recognizer) -
     assert np.mean(np.array(inside) >= 0) > np.mean(np.array(outside) >= 0)
 
 
-def test_shipped_calibration_is_reproduced_from_the_training_data() -> None:
+def test_shipped_reference_motions_are_reproduced_from_the_training_data() -> None:
     model, info = load_checkpoint()
-    assert info.rejection, "the default checkpoint carries its rejection calibration"
-    with torch.no_grad():
-        again = calibrate_model(model, info)
-    assert again.threshold == pytest.approx(info.rejection["threshold"], abs=1e-4)
-    assert again.keep_share == info.rejection["keep_share"]
+    assert info.reference_motions is not None and len(info.reference_motions) == 512
+    again = training_references(model, info)
+    torch.testing.assert_close(again.half(), info.reference_motions, atol=2e-3, rtol=0)
 
 
-def test_recognizer_scores_known_relative_to_the_checkpoint_threshold(recognizer) -> None:
-    assert recognizer.rejection_threshold == load_checkpoint()[1].rejection["threshold"]
+def test_without_reference_motions_nothing_is_rejected(recognizer) -> None:
+    from test_recognizer import _windows
+
+    windows, _ = _windows(recognizer, "gtu3d", 2)
+    bare = Recognizer(recognizer.model, replace(recognizer.info, reference_motions=None))
+    bare.set_vocabulary(["wave", "clap"])
+    assert all(p.known_score == float("inf") for p in bare.predict(windows))
 
 
 # --- the stream benchmark's figures -------------------------------------------------------

@@ -25,19 +25,22 @@ VOCABULARY = ["crouching", "walking", "right handed shaking", "neck relaxation"]
 def test_rejection_says_unknown_keeps_the_window_label_and_can_be_switched_off(
     session_factory,  # noqa: F811
 ) -> None:
-    # The largest shift rejects every window: the published label is "unknown", the
-    # window's own best label and its score stay in the message.
-    session = session_factory(vocabulary=VOCABULARY, rejection_shift=10.0, smoothing_window=0.0)
+    # Without smoothing, a window is "unknown" exactly when its open-set score is below
+    # 0; the window's own best label and its probability stay in the message. At the
+    # highest level most windows of a recording are rejected.
+    session = session_factory(vocabulary=VOCABULARY, rejection_level=0.99, smoothing_window=0.0)
     session.wait_for_vocabulary(VOCABULARY)
-    frames = session.frames_for_labels(4)
+    frames = session.frames_for_labels(6)
     person = {1: recording("12", 3 * frames)}
     session.stream(person, range(frames))
-    assert session.client.spin_until(lambda: len(session.labels) >= 3, 10.0), session.node.output()
+    assert session.client.spin_until(lambda: len(session.labels) >= 5, 10.0), session.node.output()
     for msg in session.labels:
-        assert msg.label == "unknown"
+        assert (msg.label == "unknown") == (msg.known_score < 0.0)
+        assert msg.label in {"unknown", msg.window_label}
         assert msg.window_label in VOCABULARY and msg.top_labels[0] == msg.window_label
-        assert msg.known_score < 0.0
         assert msg.window_confidence == pytest.approx(msg.top_scores[0])
+    unknown = [msg.label == "unknown" for msg in session.labels]
+    assert sum(unknown) > len(unknown) / 2, [m.known_score for m in session.labels]
 
     # Rejection off (live): every label is a vocabulary label; with no smoothing it is
     # the window's own.

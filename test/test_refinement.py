@@ -444,8 +444,7 @@ def test_sub_vocabulary_streams_what_the_smaller_vocabulary_gives(
 
 def vocabulary(model: DynaPURLS, labels: tuple[str, ...], seed: int = 1) -> Vocabulary:
     text = class_texts(len(labels), seed)
-    no_background = torch.zeros(0, text.shape[-1])
-    return Vocabulary(labels, text, model.prepare(text), ("test",) * len(labels), no_background)
+    return Vocabulary(labels, text, model.prepare(text), ("test",) * len(labels))
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """One person's published output from their window predictions (no ROS).
 
 The node and the stream benchmark's offline mode share this, so what is measured is
-what the node publishes: open-set decision (the window's ``known_score`` against
-``rejection_shift``), smoothing with hysteresis, ``min_confidence``, and the segment a
-change of label closes.
+what the node publishes: the open-set decision (the window's ``known_score``),
+smoothing with hysteresis, ``min_confidence``, and the segment a change of label
+closes.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ from dynapurls_ros.recognizer import Prediction
 class OutputConfig:
     unknown: str
     rejection_enabled: bool = True
-    rejection_shift: float = 0.0
     smoothing: SmoothingConfig = SmoothingConfig()
     min_confidence: float = 0.0
 
 
 @dataclass(frozen=True)
 class Output:
-    """The label in force, its confidence, the window's open-set score after the shift,
-    and the segment this window closed (None if the label did not change)."""
+    """The label in force, its confidence, the window's open-set score, and the
+    segment this window closed (None if the label did not change)."""
 
     label: str
     confidence: float
@@ -41,7 +40,7 @@ class PersonLabeler:
         self._segments = SegmentTracker(person_id)
 
     def update(self, stamp_ns: int, prediction: Prediction, config: OutputConfig) -> Output:
-        known_score = prediction.known_score - config.rejection_shift
+        known_score = prediction.known_score
         known = known_score >= 0.0 or not config.rejection_enabled
         evidence = window_evidence(prediction.label, known, config.unknown)
         decision = self._smoother.update(stamp_ns, evidence, config.smoothing)

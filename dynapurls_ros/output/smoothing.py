@@ -21,10 +21,10 @@ NS_PER_S = 1_000_000_000
 @dataclass(frozen=True)
 class SmoothingConfig:
     """``window_s``: seconds of evidence (0: each window on its own); ``hysteresis``:
-    lead in mean evidence (probability units) a new label needs over the current one."""
+    lead in share of votes a new label needs over the current one."""
 
     window_s: float = 1.0
-    hysteresis: float = 0.1
+    hysteresis: float = 0.2
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.window_s <= 60.0:
@@ -35,7 +35,7 @@ class SmoothingConfig:
 
 @dataclass(frozen=True)
 class Decision:
-    """The label in force and its mean evidence over the smoothing window, in [0, 1]."""
+    """The label in force and its share of the smoothing window's votes, in [0, 1]."""
 
     label: str
     confidence: float

@@ -108,7 +108,6 @@ def output_config(settings: params.Settings) -> OutputConfig:
     return OutputConfig(
         params.UNKNOWN_LABEL,
         settings.rejection_enabled,
-        settings.rejection_shift,
         SmoothingConfig(settings.smoothing_window, settings.smoothing_hysteresis),
         settings.min_confidence,
     )
@@ -125,7 +124,9 @@ class ActionRecognizerNode(Node):
         self._settings = params.Settings.from_values(self._values())
         settings = self._settings
 
-        self._recognizer = Recognizer.from_checkpoint(settings.checkpoint or None)
+        self._recognizer = Recognizer.from_checkpoint(
+            settings.checkpoint or None, int8=settings.int8
+        )
         length = self._recognizer.window_length  # the one length the model scores
         stride = settings.window_stride or max(1, length // 4)
         rate = float(self._recognizer.frame_rate)
@@ -136,6 +137,12 @@ class ActionRecognizerNode(Node):
         self._vocabulary: list[str] = []  # the labels the recognizer is using now
         self._problem: str | None = "encoding the first vocabulary"
         self._apply_adaptation(settings)
+        self._recognizer.rejection_level = settings.rejection_level
+        if self._recognizer.info.reference_motions is None:
+            self.get_logger().warning(
+                "the checkpoint has no reference motions: no open-set rejection "
+                "(add them with `dynapurls calibrate CHECKPOINT`)"
+            )
 
         self._labels = self.create_publisher(ActionLabel, settings.output_topic, 10)
         self._segments_pub = self.create_publisher(ActionSegment, settings.segments_topic, 10)
@@ -199,6 +206,7 @@ class ActionRecognizerNode(Node):
         if new.person_timeout != old.person_timeout:
             with self._buffers_lock:
                 self._buffers.person_timeout = new.person_timeout
+        self._recognizer.rejection_level = new.rejection_level
         if any(getattr(new, name) != getattr(old, name) for name in params.ADAPTATION_FIELDS):
             self._apply_adaptation(new)
         if (new.vocabulary, new.descriptions_file) != (old.vocabulary, old.descriptions_file):

@@ -36,7 +36,7 @@ from dynapurls_ros.training.augment import (
     scale_bones,
     sensor_map,
 )
-from dynapurls_ros.training.calibration import calibrate_model
+from dynapurls_ros.training.calibration import training_references
 from dynapurls_ros.training.corpus import CORPUS_WEIGHT, TextMotionCorpus, load_corpus
 from dynapurls_ros.training.data import holdout_mask, load_clips, report_left_out, split_classes
 from dynapurls_ros.training.texts import (
@@ -586,10 +586,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
 
 
 def train_to_file(config: TrainConfig, output: str | Path, progress: bool = True) -> TrainResult:
-    """Train, calibrate the open-set threshold on the held-out seen clips, save."""
+    """Train, add the open-set references, save."""
     result = train(config, progress)
-    calibration = calibrate_model(result.model, result.info)
-    if calibration is not None:
-        result.info.rejection = calibration.to_dict()
+    references = training_references(result.model, result.info)
+    result.info.reference_motions = None if references is None else references.half()
     save_checkpoint(output, result.model, result.info)
     return result
