@@ -18,7 +18,9 @@ Two settings of the issue:
 - ``zero-shot``: a zero-shot checkpoint (``--zero-shot CHECKPOINT``, e.g. from
   ``benchmarks.zero_shot`` and ``dynapurls calibrate``) on its unseen classes.
 
-Figures (from the node's ``/action_labels`` and ``/action_segments``): frame accuracy
+Figures (from the node's ``/action_labels`` and ``/action_segments``): window accuracy
+(the window's own best label on windows wholly inside a vocabulary piece, before any
+rejection or smoothing: what the rest is bounded by); frame accuracy
 (the label in force at each frame against the piece it falls in, "unknown" for idle and
 outside actions); segment F1 at 50 % overlap (vocabulary pieces against the node's
 segments, "unknown" segments left out); flicker (label changes per minute within one
@@ -213,7 +215,7 @@ def score(
     switches: list[float] = []
     never = 0
     positives, negatives = [], []
-    kept, lost = 0, 0
+    kept, lost, vocab_windows = 0, 0, 0
     for stream in streams:
         mine = [r for r in labels if r.person_id == stream.person_id]
         force = labels_in_force(mine, len(stream.frames))
@@ -245,6 +247,7 @@ def score(
             if piece is None or record.frame - window_frames + 1 < piece.start:
                 continue  # the window straddles two pieces
             if piece.kind == "vocab":
+                vocab_windows += 1
                 positives.append(record.known_score)
                 if record.window_label == piece.label:
                     kept += record.known_score >= 0
@@ -259,6 +262,7 @@ def score(
     ]
     predicted = [s for s in segments if s.label != UNKNOWN]
     return {
+        "window_accuracy": 100.0 * (kept + lost) / max(1, vocab_windows),
         "frame_accuracy": 100.0 * correct / max(1, total),
         "segment_f1": 100.0 * segment_f1(predicted, expected_segments),
         "flicker_per_min": changes / max(1e-9, settled_frames / RATE_HZ / 60.0),
@@ -551,6 +555,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 FIGURES = (  # key, column title
+    ("window_accuracy", "window acc %"),
     ("frame_accuracy", "frame acc %"),
     ("segment_f1", "seg F1@50 %"),
     ("flicker_per_min", "flicker/min"),

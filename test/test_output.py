@@ -171,6 +171,8 @@ def test_stream_score_counts_frames_switches_and_flicker() -> None:
     assert figures["frame_accuracy"] == pytest.approx(100 * (170 - 40) / 170)
     assert figures["switch_median_s"] == pytest.approx(1.0)
     assert figures["auroc"] == 1.0
+    # Windows wholly inside the vocabulary piece: frames 10..80, all but 70 right.
+    assert figures["window_accuracy"] == pytest.approx(100 * 7 / 8)
     assert figures["outside_unknown"] == pytest.approx(100 * 60 / 90)
     assert figures["segment_f1"] == 100.0  # IoU 80 / 120 >= 0.5
     settled_minutes = (90 - 45 + 90 - 45) / 30 / 60
