@@ -2,8 +2,9 @@
 
 Thin by design: messages become canonical frames in ``inputs``, frames become windows in
 ``buffers``, parameters are declared and checked in ``params``, counters live in
-``diagnostics`` and everything about the model is the ``Recognizer``'s. What remains here
-is the wiring and the threading:
+``diagnostics``, everything about the model is the ``Recognizer``'s, and what a person's
+predictions become (open-set decision, smoothing, segments) is ``output.labeler``'s; RViz
+markers are built in ``markers``. What remains here is the wiring and the threading:
 
 - inference runs on its own thread, woken by the message that makes a window due, so a
   label waits for nothing but the forward pass (a timer would add up to its period);
@@ -114,7 +115,8 @@ def output_config(settings: params.Settings) -> OutputConfig:
 
 
 class ActionRecognizerNode(Node):
-    """Subscribes to a body tracker, publishes one ``ActionLabel`` per person per window."""
+    """Subscribes to a body tracker; publishes one ``ActionLabel`` per person per window,
+    an ``ActionSegment`` per ended action and, when enabled, RViz label markers."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
