@@ -7,7 +7,9 @@ thread (the node's setting). Printed, for the float model and the int8 one
 due together) against ``--classes`` labels: p50 and p99 in ms. Then, on every
 evaluation window of GTU-3D (real Kinect v2 recordings; part of the default model's
 training data, so this checks agreement, not transfer) against its 14 class names:
-top-1 of both and the share of windows where they agree.
+top-1 of both and the share of windows where they agree. ``predict`` runs the encoder as
+a frozen TorchScript graph (:mod:`dynapurls_ros.model.frozen`); the encoder alone is
+also timed eagerly against frozen, with the largest difference of their outputs.
 
     python -m benchmarks.model_latency [--iters 200] [--checkpoint FILE]
 
@@ -93,6 +95,20 @@ def main() -> None:
             p50, p99 = np.percentile(times, [50, 99])
             cells.append(f"batch {batch:2d} {p50:6.2f} / {p99:6.2f}")
         print(f"{name:6s} p50 / p99 ms: " + " | ".join(cells))
+    for name, recognizer in models.items():
+        frozen, eager = recognizer.encoder_for_inference(), recognizer.model.encoder
+        cells = []
+        for batch in BATCHES:
+            x = recognizer.prepare(windows[:batch])
+            with torch.no_grad():
+                diff = (frozen(x) - eager(x)).abs().max().item()
+                p50 = {
+                    mode: np.percentile(latencies_ms(lambda x=x, f=f: f(x), args.iters), 50)
+                    for mode, f in (("eager", eager), ("frozen", frozen))
+                }
+            cells.append(f"batch {batch:2d} {p50['eager']:6.2f} / {p50['frozen']:6.2f}")
+        print(f"{name:6s} encoder p50 ms, eager / frozen: " + " | ".join(cells))
+        print(f"{name:6s} encoder largest |frozen - eager|: {diff:.2g}")
     predicted = {}
     for name, recognizer in models.items():
         recognizer.set_vocabulary(sorted(set(names)))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from dynapurls_ros.datasets import load_dataset
+from dynapurls_ros.model import frozen
 from dynapurls_ros.recognizer import Recognizer, validate_vocabulary
 from dynapurls_ros.skeleton.layouts import NTU25_JOINTS, get_layout
 from dynapurls_ros.training.windows import canonical_clip, place
@@ -113,3 +116,34 @@ def test_missing_joints_are_filled_and_empty_windows_refused(recognizer: Recogni
         recognizer.predict(np.full_like(windows, np.nan))
     with pytest.raises(ValueError, match="windows must be"):
         recognizer.predict(windows[:, :5])
+
+
+def test_frozen_encoder_gives_the_eager_tokens_on_real_windows(recognizer: Recognizer) -> None:
+    windows, _ = _windows(recognizer, "gtu3d", 7)
+    traced_encoder = recognizer.encoder_for_inference()
+    assert traced_encoder is not recognizer.model.encoder  # the trace was built and kept
+    for batch in (windows[:1], windows):  # a batch size it was neither traced nor checked on
+        x = recognizer.prepare(batch)
+        with torch.no_grad():
+            eager = recognizer.model.tokens(x)
+            traced = recognizer.model.tokens(x, traced_encoder)
+        assert torch.allclose(traced, eager, atol=1e-5)
+
+
+def test_an_encoder_whose_trace_differs_runs_eagerly(recognizer, monkeypatch, caplog) -> None:
+    monkeypatch.setattr(frozen, "TOLERANCE", -1.0)  # no trace can pass the check now
+    encoder = recognizer.model.encoder
+    with caplog.at_level(logging.WARNING, logger=frozen.__name__):
+        assert frozen.frozen_encoder(encoder, recognizer.window_length) is encoder
+    assert "runs eagerly" in caplog.text
+
+
+def test_int8_labels_agree_with_the_float_model(recognizer: Recognizer) -> None:
+    windows, names = _windows(recognizer, "gtu3d", 40)
+    quantized = Recognizer.from_checkpoint(int8=True)
+    labels = {}
+    for name, model in (("float", recognizer), ("int8", quantized)):
+        model.set_vocabulary(sorted(set(names)))
+        labels[name] = [p.label for p in model.predict(windows)]
+    agree = np.mean([a == b for a, b in zip(labels["float"], labels["int8"], strict=True)])
+    assert agree >= 0.9

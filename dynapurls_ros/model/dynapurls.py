@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dynapurls_ros.model.frozen import Encoder
 from dynapurls_ros.model.losses import SlotTemperature
 from dynapurls_ros.model.partition import AdaptivePartition
 from dynapurls_ros.model.shift_gcn import EncoderConfig, ShiftGCNEncoder, known_fields
@@ -147,9 +148,13 @@ class DynaPURLS(nn.Module):
         self.register_buffer("slot_weights", fusion_slot_weights(*cfg.fusion), persistent=False)
         self.aux_head = nn.Linear(channels, cfg.aux_classes) if cfg.aux_classes else None
 
-    def tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """Skeleton windows ``(N, 3, T, 25)`` -> unit tokens ``(N, L = T'*V, C)``."""
-        features = self.encoder(x)  # (N, C, T', V)
+    def tokens(self, x: torch.Tensor, encoder: Encoder | None = None) -> torch.Tensor:
+        """Skeleton windows ``(N, 3, T, 25)`` -> unit tokens ``(N, L = T'*V, C)``.
+
+        ``encoder``: a faster stand-in for ``self.encoder`` with the same output, for
+        inference (:func:`dynapurls_ros.model.frozen.frozen_encoder`).
+        """
+        features = (encoder or self.encoder)(x)  # (N, C, T', V)
         return F.normalize(features.flatten(2).transpose(1, 2), dim=-1)
 
     def _check_class_text(self, class_text: torch.Tensor) -> torch.Tensor:
