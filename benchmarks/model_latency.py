@@ -9,7 +9,8 @@ evaluation window of GTU-3D (real Kinect v2 recordings; part of the default mode
 training data, so this checks agreement, not transfer) against its 14 class names:
 top-1 of both and the share of windows where they agree. ``predict`` runs the encoder as
 a frozen TorchScript graph (:mod:`dynapurls_ros.model.frozen`); the encoder alone is
-also timed eagerly against frozen, with the largest difference of their outputs.
+also timed eagerly against frozen (calls alternating), with the largest difference of
+their outputs.
 
     python -m benchmarks.model_latency [--iters 200] [--checkpoint FILE]
 
@@ -46,6 +47,21 @@ def latencies_ms(fn: Callable[[], object], iters: int, warmup: int = 10) -> np.n
         fn()
         times[i] = time.perf_counter() - start
     return times * 1e3
+
+
+def alternating_p50_ms(
+    fns: dict[str, Callable[[torch.Tensor], object]], x: torch.Tensor, iters: int
+) -> dict[str, float]:
+    """p50 of each function, called in turn on ``x``: this machine's speed drifts by
+    tens of percent within minutes, and alternating gives every variant the same drift."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for i in range(iters + 10):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn(x)
+            if i >= 10:  # warm-up
+                times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * float(np.median(t)) for name, t in times.items()}
 
 
 def gtu3d_windows(length: int) -> tuple[np.ndarray, list[str]]:
@@ -102,10 +118,7 @@ def main() -> None:
             x = recognizer.prepare(windows[:batch])
             with torch.no_grad():
                 diff = (frozen(x) - eager(x)).abs().max().item()
-                p50 = {
-                    mode: np.percentile(latencies_ms(lambda x=x, f=f: f(x), args.iters), 50)
-                    for mode, f in (("eager", eager), ("frozen", frozen))
-                }
+                p50 = alternating_p50_ms({"eager": eager, "frozen": frozen}, x, args.iters)
             cells.append(f"batch {batch:2d} {p50['eager']:6.2f} / {p50['frozen']:6.2f}")
         print(f"{name:6s} encoder p50 ms, eager / frozen: " + " | ".join(cells))
         print(f"{name:6s} encoder largest |frozen - eager|: {diff:.2g}")
