@@ -97,7 +97,7 @@ def freeze_long_lived() -> None:
 # glibc mallopt parameters and what the node sets them to (keep_freed_memory).
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 KEPT_MEMORY = {
-    M_MMAP_THRESHOLD: 32 << 20,  # glibc's largest: every activation comes from the heap
+    M_MMAP_THRESHOLD: 32 << 20,  # above any activation of a batch: all from the heap
     M_TRIM_THRESHOLD: 128 << 20,  # free heap kept before any is given back
     M_TOP_PAD: 16 << 20,
 }
