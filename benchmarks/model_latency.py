@@ -38,30 +38,20 @@ from dynapurls_ros.training.windows import canonical_clip, evaluation_windows
 BATCHES = (1, 4, 8, 16)
 
 
-def latencies_ms(fn: Callable[[], object], iters: int, warmup: int = 10) -> np.ndarray:
-    for _ in range(warmup):
-        fn()
-    times = np.empty(iters)
-    for i in range(iters):
-        start = time.perf_counter()
-        fn()
-        times[i] = time.perf_counter() - start
-    return times * 1e3
-
-
-def alternating_p50_ms(
-    fns: dict[str, Callable[[torch.Tensor], object]], x: torch.Tensor, iters: int
-) -> dict[str, float]:
-    """p50 of each function, called in turn on ``x``: this machine's speed drifts by
-    tens of percent within minutes, and alternating gives every variant the same drift."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for i in range(iters + 10):
+def latencies_ms(
+    fns: dict[str, Callable[[], object]], iters: int, warmup: int = 10
+) -> dict[str, np.ndarray]:
+    """Per function, ``iters`` timed calls (ms) after ``warmup``, the functions called in
+    turn: this machine's speed drifts by tens of percent within minutes, and
+    alternating gives every variant compared the same drift."""
+    times = {name: np.empty(iters) for name in fns}
+    for i in range(warmup + iters):
         for name, fn in fns.items():
             start = time.perf_counter()
-            fn(x)
-            if i >= 10:  # warm-up
-                times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * float(np.median(t)) for name, t in times.items()}
+            fn()
+            if i >= warmup:
+                times[name][i - warmup] = (time.perf_counter() - start) * 1e3
+    return times
 
 
 def gtu3d_windows(length: int) -> tuple[np.ndarray, list[str]]:
@@ -107,18 +97,22 @@ def main() -> None:
         cells = []
         for batch in BATCHES:
             x = windows[:batch]
-            times = latencies_ms(lambda x=x, r=recognizer: r.predict(x), args.iters)
+            times = latencies_ms({name: lambda x=x, r=recognizer: r.predict(x)}, args.iters)[name]
             p50, p99 = np.percentile(times, [50, 99])
             cells.append(f"batch {batch:2d} {p50:6.2f} / {p99:6.2f}")
         print(f"{name:6s} p50 / p99 ms: " + " | ".join(cells))
     for name, recognizer in models.items():
         frozen, eager = recognizer.encoder_for_inference(), recognizer.model.encoder
-        cells = []
+        cells, diff = [], 0.0
         for batch in BATCHES:
             x = recognizer.prepare(windows[:batch])
             with torch.no_grad():
-                diff = (frozen(x) - eager(x)).abs().max().item()
-                p50 = alternating_p50_ms({"eager": eager, "frozen": frozen}, x, args.iters)
+                diff = max(diff, (frozen(x) - eager(x)).abs().max().item())
+                times = latencies_ms(
+                    {m: lambda x=x, f=f: f(x) for m, f in (("eager", eager), ("frozen", frozen))},
+                    args.iters,
+                )
+            p50 = {mode: np.percentile(t, 50) for mode, t in times.items()}
             cells.append(f"batch {batch:2d} {p50['eager']:6.2f} / {p50['frozen']:6.2f}")
         print(f"{name:6s} encoder p50 ms, eager / frozen: " + " | ".join(cells))
         print(f"{name:6s} encoder largest |frozen - eager|: {diff:.2g}")

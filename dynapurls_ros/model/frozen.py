@@ -1,11 +1,9 @@
 """The skeleton encoder as a frozen TorchScript graph, for inference.
 
 The encoder is ~120 small operators per window batch, and in eager mode each one pays
-Python's module dispatch and the GIL: at the node's batch sizes that is a third of the
-forward pass (``benchmarks/model_latency.py``: int8, batch 4, 6.6 -> 4.7 ms on one
-core). A traced and frozen graph runs the same operators, weights and shift plans from
-C++, so it gives the same numbers (checked when it is built) for less time, and it
-holds the GIL less while the node's executor thread decodes messages.
+Python's module dispatch. A traced and frozen graph runs the same operators, weights
+and shift plans from C++: the same numbers (checked when it is built) for less time
+(``benchmarks/model_latency.py`` prints both; docs/OUTPUT.md has the figures).
 
 A trace fixes every shape it saw except the batch: it is built for one window length
 (the checkpoint's, the only one the recognizer scores) and checked on two other batch

@@ -103,21 +103,22 @@ KEPT_MEMORY = {
 }
 
 
-def keep_freed_memory() -> bool:
+def keep_freed_memory() -> None:
     """Let glibc keep the memory a forward pass frees for the next one.
 
     Every batch allocates its activations afresh (a few MB). By default glibc serves
     large blocks with ``mmap`` and trims the heap when they are freed, so each batch
-    faults its pages back in: 1,100-1,500 minor page faults per batch of 8 windows
-    (none with the thresholds raised). With 8 people the node's inference p50 went
-    from 23-24 to 19-21 ms (``benchmarks/node_latency.py``, docs/OUTPUT.md); RSS
-    stays flat. Returns False where the C library is not glibc (nothing changes).
+    faults its pages back in. With the thresholds raised the pages stay mapped: with 8
+    people the node's inference p50 went from 23-24 to 19-21 ms
+    (``benchmarks/node_latency.py``, docs/OUTPUT.md); RSS stays flat. Where the C
+    library is not glibc nothing changes.
     """
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):
-        return False
-    return all(mallopt(option, value) == 1 for option, value in KEPT_MEMORY.items())
+        return
+    for option, value in KEPT_MEMORY.items():
+        mallopt(option, value)
 
 
 def _time_msg(stamp_ns: int, msg: Any) -> None:
@@ -251,6 +252,7 @@ class ActionRecognizerNode(Node):
     # --- vocabulary (worker thread) ------------------------------------------------------
 
     def _encode(self, labels: list[str], descriptions_file: str) -> Any:
+        self._recognizer.encoder_for_inference()  # built here, not before the first label
         resolver = (
             DescriptionResolver(user_files=[descriptions_file]) if descriptions_file else None
         )
